@@ -1,0 +1,294 @@
+"""tf.data sources and the crop pipeline.
+
+Data flows one way: a source yields decoded uint8 RGB photos, which are resized
+so the shorter side is ``image_size`` and cached, then cropped (randomly for
+training, centred for validation), batched, and split into the network's gray
+input and its target in the chosen colour space.
+
+Three sources share that pipeline:
+
+- ``"sample"``: the photos embedded in the package (``colorkeras/datasets/sample``),
+  so every command runs on a fresh machine with no flags;
+- a folder of JPEG / PNG / BMP / GIF images, searched recursively; if it holds
+  ``train/`` and ``val/`` sub-folders they are the splits, otherwise a stable
+  hash of each file name sends about ``val_fraction`` of them to validation;
+- ``"tfds:NAME"``: a TensorFlow Datasets name such as ``tfds:tf_flowers`` or
+  ``tfds:oxford_flowers102`` (needs the network the first time).
+"""
+
+import dataclasses
+import hashlib
+import logging
+import math
+import os
+import pathlib
+import warnings
+
+import tensorflow as tf
+
+from colorkeras import color
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+SAMPLE_DIR = pathlib.Path(__file__).parent / "datasets" / "sample"
+SPLITS = ("train", "val")
+
+# TFDS split expressions; tf_flowers ships only a train split.
+TFDS_SPLITS = {
+    "tf_flowers": {"train": "train[:90%]", "val": "train[90%:]"},
+    "oxford_flowers102": {"train": "train+test", "val": "validation"},
+}
+
+logger = logging.getLogger(__name__)
+
+
+class DataError(ValueError):
+    """A data source that cannot give any image (bad path, empty folder...)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """Where photos come from: ``kind`` is "folder" or "tfds"."""
+
+    kind: str
+    location: str
+
+    @property
+    def description(self):
+        return f"tfds:{self.location}" if self.kind == "tfds" else self.location
+
+
+def parse_source(data):
+    """Turn ``"sample"``, a folder path or ``"tfds:NAME"`` into a `Source`."""
+    data = str(data)
+    if data == "sample":
+        return Source("folder", str(SAMPLE_DIR))
+    if data.startswith("tfds:"):
+        name = data[len("tfds:"):]
+        if not name:
+            raise DataError("A TFDS source needs a name, e.g. tfds:tf_flowers.")
+        return Source("tfds", name)
+    if not os.path.isdir(data):
+        raise DataError(
+            f"Data source {data!r} is neither 'sample', 'tfds:NAME' nor an "
+            "existing folder."
+        )
+    return Source("folder", data)
+
+
+def list_image_files(folder, recursive=True):
+    """Sorted paths of the image files under ``folder`` (by extension)."""
+    folder = pathlib.Path(folder)
+    pattern = "**/*" if recursive else "*"
+    return sorted(
+        str(p)
+        for p in folder.glob(pattern)
+        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+    )
+
+
+def _is_readable(path):
+    """Whether Pillow can open and fully decode ``path``."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+        return True
+    except Exception:  # noqa: BLE001 - any decoder failure means "skip it"
+        return False
+
+
+def readable_images(paths):
+    """Keep the files that decode, warning once per file that does not."""
+    kept = []
+    for path in paths:
+        if _is_readable(path):
+            kept.append(path)
+        else:
+            warnings.warn(f"Skipping unreadable image: {path}", stacklevel=2)
+    return kept
+
+
+def _in_val_split(path, val_fraction):
+    """A stable split that does not move when files are added or removed."""
+    digest = hashlib.sha1(os.path.basename(path).encode()).hexdigest()
+    return int(digest[:8], 16) / 0xFFFFFFFF < val_fraction
+
+
+def folder_split_files(folder, split, val_fraction=0.1):
+    """The readable image files of one split of a folder source."""
+    if split not in SPLITS:
+        raise ValueError(f"`split` must be one of {SPLITS}. Received: split={split!r}")
+    split_dir = os.path.join(folder, split)
+    if os.path.isdir(os.path.join(folder, "train")) and os.path.isdir(
+        os.path.join(folder, "val")
+    ):
+        paths = list_image_files(split_dir)
+    else:
+        paths = [
+            p
+            for p in list_image_files(folder)
+            if _in_val_split(p, val_fraction) == (split == "val")
+        ]
+    paths = readable_images(paths)
+    if not paths:
+        raise DataError(f"No readable image for the {split!r} split in {folder!r}.")
+    return paths
+
+
+def _decode_file(path):
+    raw = tf.io.read_file(path)
+    image = tf.io.decode_image(raw, channels=3, expand_animations=False)
+    return tf.ensure_shape(image, [None, None, 3])
+
+
+def load_photos(source, split, val_fraction=0.1):
+    """Decoded uint8 RGB photos of one split, and how many there are."""
+    if source.kind == "tfds":
+        import tensorflow_datasets as tfds
+
+        splits = TFDS_SPLITS.get(source.location, {"train": "train", "val": "validation"})
+        ds = tfds.load(source.location, split=splits[split])
+        count = int(ds.cardinality())
+        if count < 0:  # unknown length: count once; the photos are cached anyway
+            count = int(ds.reduce(0, lambda n, _: n + 1))
+        if count == 0:
+            raise DataError(f"TFDS split {splits[split]!r} of {source.location!r} is empty.")
+        return ds.map(lambda ex: _ensure_rgb(ex["image"])), count
+    paths = folder_split_files(source.location, split, val_fraction)
+    ds = tf.data.Dataset.from_tensor_slices(paths)
+    ds = ds.map(_decode_file, num_parallel_calls=tf.data.AUTOTUNE)
+    # Pillow accepted these files; a TF decoder that still fails is skipped.
+    return ds.ignore_errors(log_warning=True), len(paths)
+
+
+def _ensure_rgb(image):
+    """Gray (1 channel) and RGBA (4) TFDS images become RGB (static channels)."""
+    if image.shape[-1] == 1:
+        return tf.image.grayscale_to_rgb(image)
+    return image[..., :3]
+
+
+def resize_shorter_side(image, size):
+    """Resize so the shorter side is ``size``, up or down, keeping the aspect."""
+    shape = tf.cast(tf.shape(image)[:2], tf.float32)
+    scale = tf.cast(size, tf.float32) / tf.reduce_min(shape)
+    new_shape = tf.maximum(tf.cast(tf.round(shape * scale), tf.int32), size)
+    resized = tf.image.resize(image, new_shape, method="area", antialias=True)
+    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+
+
+def to_model_pair(rgb_uint8, color_space):
+    """Split a batch of photos into (gray input, target in `color_space`)."""
+    rgb = tf.cast(rgb_uint8, tf.float32) / 255.0
+    return color.luminance(rgb), color.encode_target(rgb, color_space)
+
+
+def check_sizes(image_size, crop_size):
+    """Validate the two sizes the pipeline is driven by."""
+    if image_size <= 0 or crop_size <= 0:
+        raise ValueError(
+            "Sizes must be positive. Received: "
+            f"image_size={image_size}, crop_size={crop_size}"
+        )
+    if crop_size > image_size:
+        raise ValueError(
+            "`crop_size` must not exceed `image_size`. Received: "
+            f"crop_size={crop_size}, image_size={image_size}"
+        )
+
+
+@dataclasses.dataclass
+class Pipeline:
+    """A batched dataset with the counts a training loop needs."""
+
+    dataset: tf.data.Dataset
+    num_images: int
+    steps: int
+
+
+def make_dataset(
+    data="sample",
+    split="train",
+    color_space="rgb",
+    image_size=256,
+    crop_size=128,
+    batch_size=16,
+    seed=None,
+    val_fraction=0.1,
+    cache=True,
+    shuffle_buffer=1024,
+):
+    """Build the (gray, target) pipeline for one split.
+
+    Training elements are random ``crop_size`` crops with random horizontal
+    flips, repeated forever (drive it with ``steps_per_epoch``); validation
+    elements are deterministic ``image_size`` centre crops, one pass.
+
+    Args:
+        data: "sample", a folder path, or "tfds:NAME".
+        split: "train" or "val".
+        color_space: "rgb", "lab" or "yuv"; the target is RGB, or the chroma.
+        image_size: the shorter side every photo is resized to.
+        crop_size: the training crop.
+        batch_size: images per batch.
+        seed: makes shuffling, crops and flips repeatable.
+        val_fraction: share of a plain folder used for validation.
+        cache: keep decoded, resized photos in memory after the first epoch.
+        shuffle_buffer: photos shuffled at a time.
+
+    Returns:
+        A `Pipeline` holding the dataset, the number of photos and the
+        number of batches in one pass.
+
+    Example:
+
+    >>> pipeline = make_dataset("sample", "val", image_size=64, batch_size=4)
+    >>> gray, target = next(iter(pipeline.dataset))
+    >>> gray.shape, target.shape
+    (TensorShape([4, 64, 64, 1]), TensorShape([4, 64, 64, 3]))
+    """
+    color.check_color_space(color_space)
+    check_sizes(image_size, crop_size)
+    if batch_size <= 0:
+        raise ValueError(f"`batch_size` must be positive. Received: batch_size={batch_size}")
+    source = parse_source(data)
+    photos, count = load_photos(source, split, val_fraction)
+    photos = photos.map(
+        lambda img: resize_shorter_side(img, image_size),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    if cache:
+        photos = photos.cache()
+    training = split == "train"
+    if training:
+        photos = photos.shuffle(min(shuffle_buffer, max(count, 1)), seed=seed).repeat()
+        crop = _random_crop_fn(crop_size, seed)
+        options = tf.data.Options()
+        options.deterministic = seed is not None
+        photos = photos.with_options(options)
+    else:
+        crop = _center_crop_fn(image_size)
+    photos = photos.map(crop, num_parallel_calls=tf.data.AUTOTUNE)
+    batches = photos.batch(batch_size, drop_remainder=training)
+    batches = batches.map(
+        lambda rgb: to_model_pair(rgb, color_space),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    steps = max(count // batch_size, 1) if training else math.ceil(count / batch_size)
+    return Pipeline(batches.prefetch(tf.data.AUTOTUNE), count, steps)
+
+
+def _random_crop_fn(crop_size, seed):
+    def crop(image):
+        image = tf.image.random_crop(image, [crop_size, crop_size, 3], seed=seed)
+        return tf.image.random_flip_left_right(image, seed=seed)
+
+    return crop
+
+
+def _center_crop_fn(size):
+    def crop(image):
+        return tf.image.resize_with_crop_or_pad(image, size, size)
+
+    return crop
