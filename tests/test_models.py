@@ -1,0 +1,276 @@
+"""The architectures and their registry: shapes, ranges, weight transfer,
+saving, validation, and the geometry helpers."""
+
+import re
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from colorkeras import models
+from colorkeras.color import output_channels
+from colorkeras.models import (
+    build_model,
+    build_patchgan,
+    color_space_of,
+    hparams_of,
+    list_models,
+    patchgan_receptive_field,
+    size_multiple,
+)
+from colorkeras.models.dcnn import receptive_field
+from colorkeras.models.patchgan import patchgan_output_size
+
+# Tiny hyperparameters, one colour space each, so the suite stays fast and
+# still covers the three heads.
+TINY = {
+    "cae": ("rgb", dict(base_filters=4)),
+    "dcnn": ("lab", dict(depth=3, filters=4)),
+    "unet": ("yuv", dict(depth=2, base_filters=4)),
+    "resnet": ("lab", dict(base_filters=8, stages=2, blocks_per_stage=1)),
+    "densenet": ("rgb", dict(blocks=2, layers_per_block=2, growth_rate=4)),
+}
+REGRESSION = list(TINY)
+
+
+def build_tiny(name, input_shape=(None, None, 1)):
+    space, hparams = TINY[name]
+    return build_model(name, input_shape, space, **hparams)
+
+
+def gray_batch(size, n=2, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, size, size, 1), dtype=np.float32)
+
+
+def assert_in_range(y, color_space):
+    low = 0.0 if color_space == "rgb" else -1.0
+    assert y.dtype == np.float32
+    assert y.min() >= low and y.max() <= 1.0
+    assert y.std() > 0  # not a constant: the head is connected
+
+
+def test_list_models_is_the_contract():
+    assert list_models() == [
+        "cae", "dcnn", "unet", "resnet", "densenet", "pix2pix"
+    ]
+
+
+@pytest.mark.parametrize("name", REGRESSION)
+def test_weights_trained_at_128_run_at_256_and_any_size(name, tmp_path):
+    space = TINY[name][0]
+    path = str(tmp_path / f"{name}.weights.h5")
+    small = build_tiny(name, (128, 128, 1))
+    small.save_weights(path)
+
+    large = build_tiny(name, (256, 256, 1))
+    large.load_weights(path)
+    for a, b in zip(small.get_weights(), large.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+    gray = gray_batch(256)
+    y = large.predict(gray, verbose=0)
+    assert y.shape == (2, 256, 256, output_channels(space))
+    assert_in_range(y, space)
+
+    anysize = build_tiny(name)
+    anysize.load_weights(path)
+    np.testing.assert_allclose(anysize.predict(gray, verbose=0), y, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", REGRESSION)
+def test_keras_file_round_trip_in_safe_mode(name, tmp_path):
+    model = build_tiny(name)
+    assert model.name == name
+    path = str(tmp_path / f"{name}.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path, safe_mode=True)
+
+    gray = gray_batch(32, n=1)
+    np.testing.assert_allclose(
+        loaded.predict(gray, verbose=0), model.predict(gray, verbose=0),
+        atol=1e-6,
+    )
+    assert color_space_of(loaded) == TINY[name][0]
+    assert size_multiple(loaded) == size_multiple(model)
+    # Every layer is named after its place, never auto-numbered, so weight
+    # files line up between graphs built in any order.
+    for layer in loaded.layers:
+        assert not re.search(r"_\d+$", layer.name), layer.name
+
+
+@pytest.mark.parametrize("space", ["rgb", "lab", "yuv"])
+def test_heads_match_the_colour_space(space):
+    model = build_model("dcnn", color_space=space, depth=2, filters=4)
+    assert model.layers[-1].name == f"{space}_output"
+    assert color_space_of(model) == space
+    y = model.predict(gray_batch(16) * 50 - 25, verbose=0)  # saturate
+    assert y.shape == (2, 16, 16, output_channels(space))
+    assert_in_range(y, space)
+
+
+def test_mixed_precision_still_returns_float32():
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = build_model("unet", depth=1, base_filters=4)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert model.get_layer("enc1_block1_conv").compute_dtype == "bfloat16"
+    assert model.predict(gray_batch(8), verbose=0).dtype == np.float32
+
+
+def test_unknown_model_lists_the_names():
+    with pytest.raises(ValueError, match=r"Available models: \[.*'densenet'"):
+        build_model("vgg")
+
+
+@pytest.mark.parametrize(
+    "name, overrides, mentioned",
+    [
+        ("unet", dict(depth=0), "depth=0"),
+        ("dcnn", dict(activation="nope"), "activation='nope'"),
+        ("cae", dict(foo=1), "foo"),
+        ("densenet", dict(dropout=1.0), "dropout=1.0"),
+        ("densenet", dict(compression=0), "compression=0"),
+        ("resnet", dict(base_filters=6), "base_filters=6"),
+        ("resnet", dict(downsample="yes"), "downsample='yes'"),
+        ("unet", dict(kernel_size=2), "kernel_size=2"),
+        ("unet", dict(upsampling="cubic"), "upsampling='cubic'"),
+        ("dcnn", dict(depth=2.5), "depth=2.5"),
+        ("cae", dict(color_space="hsv"), "color_space='hsv'"),
+        ("unet", dict(input_shape=(40, 40, 1), depth=4), "multiples of 16"),
+    ],
+)
+def test_invalid_hparams_raise_a_helpful_error(name, overrides, mentioned):
+    with pytest.raises(ValueError, match=re.escape(mentioned)):
+        build_model(name, **overrides)
+
+
+def test_unknown_hparam_lists_the_accepted_ones():
+    with pytest.raises(ValueError, match=r"Accepted: \[.*'base_filters'"):
+        build_model("unet", width=8)
+
+
+def test_hparams_of_reads_the_builder_signatures():
+    assert hparams_of("unet")["depth"] == 4
+    assert hparams_of("unet")["base_filters"] == 16
+    assert "growth_rate" in hparams_of("densenet")
+    for name in REGRESSION:
+        assert {"input_shape", "color_space"}.isdisjoint(hparams_of(name))
+    with pytest.raises(ValueError, match="Available models"):
+        hparams_of("nope")
+
+
+@pytest.mark.parametrize(
+    "name, hparams, expected",
+    [
+        ("unet", dict(depth=1, base_filters=2), 2),
+        ("unet", dict(depth=3, base_filters=2), 8),
+        ("dcnn", dict(depth=2, filters=2), 1),
+        ("cae", dict(base_filters=2), 4),
+        # The strided 3x3 and its strided shortcut are parallel: counted once.
+        ("resnet", dict(base_filters=4, stages=3, blocks_per_stage=1), 4),
+        ("resnet", dict(base_filters=4, stages=3, downsample=False), 1),
+        ("densenet", dict(blocks=3, layers_per_block=1, growth_rate=2), 8),
+    ],
+)
+def test_size_multiple(name, hparams, expected):
+    assert size_multiple(build_model(name, **hparams)) == expected
+
+
+def test_size_multiple_of_sequential_and_nested_models():
+    seq = keras.Sequential([
+        keras.Input((None, None, 1)),
+        keras.layers.Conv2D(2, 3, strides=2, padding="same"),
+        keras.layers.Conv2DTranspose(2, 2, strides=2),
+        keras.layers.MaxPooling2D(2),
+    ])
+    assert size_multiple(seq) == 4
+    inner = build_model("unet", depth=2, base_filters=2)
+    gray = keras.Input((None, None, 1))
+    outer = keras.Model(gray, inner(keras.layers.AveragePooling2D(2)(gray)))
+    assert size_multiple(outer) == 8
+
+
+def test_color_space_of_rejects_other_networks():
+    with pytest.raises(ValueError, match="Not a colorkeras network"):
+        color_space_of(build_patchgan(num_layers=1, base_filters=2))
+
+
+def test_register_model_and_lazy_pix2pix(monkeypatch):
+    monkeypatch.setattr(models, "_ORDER", list(models._ORDER))
+    monkeypatch.setattr(models, "_BUILDERS", dict(models._BUILDERS))
+    models.register_model("tiny", models.build_dcnn)
+    assert list_models()[-2:] == ["pix2pix", "tiny"]
+    assert build_model("tiny", depth=1, filters=2).name == "dcnn"
+    # pix2pix is imported on first use from the module named in the table.
+    monkeypatch.setitem(
+        models._LAZY_BUILDERS, "pix2pix", ("colorkeras.models.unet", "build_unet")
+    )
+    assert build_model("pix2pix", depth=1, base_filters=2).name == "unet"
+    assert hparams_of("pix2pix") == hparams_of("unet")
+
+
+def extent_of_dependence(model, inputs, row, col):
+    """Side of the bounding box of input pixels that move output [row, col]."""
+    inputs = [tf.constant(x) for x in inputs]
+    with tf.GradientTape() as tape:
+        tape.watch(inputs)
+        feed = inputs if len(inputs) > 1 else inputs[0]
+        score = model(feed, training=False)[0, row, col, 0]
+    grads = tape.gradient(score, inputs)
+    moving = np.any([np.abs(g.numpy()[0]).sum(-1) > 0 for g in grads], axis=0)
+    rows, cols = np.nonzero(moving)
+    assert rows.max() - rows.min() == cols.max() - cols.min()
+    return rows.max() - rows.min() + 1
+
+
+def test_dcnn_receptive_field_matches_the_network():
+    # leaky_relu: no dead units that would hide an edge of the window.
+    model = build_model(
+        "dcnn", depth=6, filters=2, activation="leaky_relu", dilation_growth=2
+    )
+    expected = receptive_field(6, dilation_growth=2)
+    assert expected == 1 + 2 * (1 + 2 + 4 + 8 + 1 + 1)
+    assert extent_of_dependence(model, [gray_batch(64, n=1)], 32, 32) == expected
+    assert receptive_field(12, dilation_growth=1) == 25
+
+
+@pytest.mark.parametrize("size", [128, 256])
+@pytest.mark.parametrize("space", ["rgb", "lab"])
+def test_patchgan_scores_a_grid_of_patches(size, space):
+    disc = build_patchgan(color_space=space, num_layers=3, base_filters=2)
+    gray = gray_batch(size)
+    image = np.zeros((2, size, size, output_channels(space)), np.float32)
+    scores = disc.predict([gray, image], verbose=0)
+    side = patchgan_output_size(size, 3)
+    assert side == size // 8 - 2  # 14 for 128, 30 for 256, as in pix2pix
+    assert scores.shape == (2, side, side, 1)
+    assert scores.dtype == np.float32
+    assert [x.name for x in disc.inputs] == ["gray", "image"]
+
+
+def test_unconditional_patchgan_takes_only_the_image():
+    disc = build_patchgan(
+        color_space="yuv", conditional=False, num_layers=2, base_filters=2,
+        norm="instance",
+    )
+    assert len(disc.inputs) == 1
+    assert disc.inputs[0].shape[-1] == 2
+    scores = disc.predict(np.ones((1, 64, 64, 2), np.float32), verbose=0)
+    assert scores.shape == (1, patchgan_output_size(64, 2), 14, 1)
+
+
+def test_patchgan_receptive_field():
+    assert patchgan_receptive_field(3) == 70  # pix2pix's 70x70 PatchGAN
+    assert [patchgan_receptive_field(n) for n in (1, 2, 4)] == [16, 34, 142]
+    disc = build_patchgan(num_layers=2, base_filters=2)
+    inputs = [gray_batch(96, n=1), np.random.rand(1, 96, 96, 3)]
+    inputs = [x.astype(np.float32) for x in inputs]
+    assert extent_of_dependence(disc, inputs, 10, 10) == 34
+    with pytest.raises(ValueError, match="num_layers=0"):
+        patchgan_receptive_field(0)
+    with pytest.raises(ValueError, match="at least 24 pixels"):
+        build_patchgan(input_shape=(16, 16, 1), num_layers=3)
