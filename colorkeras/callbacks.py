@@ -1,0 +1,44 @@
+"""Callbacks that save the shipped network rather than the training wrapper."""
+
+import math
+import os
+
+import keras
+
+
+class SaveBestNetwork(keras.callbacks.Callback):
+    """Save ``model.network`` (or ``model.generator``) when ``monitor`` improves.
+
+    Keras' ModelCheckpoint saves the model ``fit`` was called on. Here that is
+    a training wrapper (the loss, the discriminator, two optimizers), while
+    what users load is the Functional network inside it. ``initial_best`` lets
+    a resumed run keep the best value of its earlier epochs, so a worse epoch
+    after a restart does not replace a better saved model.
+    """
+
+    def __init__(self, path, monitor="val_psnr", mode="max", initial_best=None):
+        super().__init__()
+        if mode not in ("max", "min"):
+            raise ValueError(f"`mode` must be 'max' or 'min'. Received: mode={mode!r}")
+        self.path = path
+        self.monitor = monitor
+        self.mode = mode
+        self.best = initial_best
+
+    def _improved(self, value):
+        if value is None or math.isnan(value):
+            return False
+        if self.best is None:
+            return True
+        return value > self.best if self.mode == "max" else value < self.best
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        value = None if value is None else float(value)
+        if not self._improved(value):
+            return
+        self.best = value
+        network = getattr(self.model, "generator", None) or self.model.network
+        tmp = self.path + ".tmp.keras"
+        network.save(tmp)
+        os.replace(tmp, self.path)

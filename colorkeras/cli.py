@@ -1,0 +1,107 @@
+"""Pieces every command line shares: argument groups and error handling.
+
+Commands hold no logic beyond argument handling; what they share lives here so
+that ``train``, ``tune`` and ``evaluate`` accept data options the same way and
+fail the same way: one line on stderr and a non-zero exit.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+
+class UsageError(ValueError):
+    """Bad input from the command line, reported as one line."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """An argparse parser whose errors are one line, not usage plus error."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def positive_int(text):
+    """argparse type for sizes and counts."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def positive_float(text):
+    """argparse type for learning rates and weights."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def add_data_args(parser, image_size=256, crop_size=128, batch_size=16):
+    """Options that pick the photos and how they are cut."""
+    group = parser.add_argument_group("data")
+    group.add_argument(
+        "--data",
+        default="sample",
+        help="'sample' (the embedded photos), a folder of images, or tfds:NAME "
+        "(e.g. tfds:tf_flowers; needs the network). Default: sample.",
+    )
+    group.add_argument(
+        "--image-size", type=positive_int, default=image_size,
+        help=f"shorter side photos are resized to (default {image_size})",
+    )
+    group.add_argument(
+        "--crop-size", type=positive_int, default=crop_size,
+        help=f"random training crop (default {crop_size})",
+    )
+    group.add_argument(
+        "--batch-size", type=positive_int, default=batch_size,
+        help=f"images per batch (default {batch_size})",
+    )
+    return group
+
+
+def parse_hparams(pairs):
+    """``["depth=3", "activation=gelu"]`` -> ``{"depth": 3, "activation": "gelu"}``.
+
+    Values are read as JSON when they parse (numbers, booleans, lists) and
+    kept as strings otherwise.
+    """
+    hparams = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--hparam takes KEY=VALUE, got {pair!r}")
+        try:
+            hparams[key] = json.loads(value)
+        except json.JSONDecodeError:
+            hparams[key] = value
+    return hparams
+
+
+def quiet_tensorflow():
+    """Hide TensorFlow's C++ start-up chatter so progress stays readable."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def run(main, argv=None):
+    """Call ``main(argv)``; turn expected failures into one line and exit 2."""
+    quiet_tensorflow()
+    from colorkeras.data import DataError
+
+    try:
+        code = main(argv)
+    except (UsageError, DataError, ValueError, FileNotFoundError, FileExistsError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to resume", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(code or 0)

@@ -1,0 +1,279 @@
+"""Train a colorizer: ``python -m colorkeras.train``.
+
+With no arguments it trains a small U-Net on the embedded sample photos and
+writes, under ``--out`` (default ``runs/unet``):
+
+- ``model.keras``: the network that scored best on validation PSNR;
+- ``history.csv``: losses and metrics per epoch;
+- ``logs/``: TensorBoard logs;
+- ``config.json``: every setting, so the run can be repeated;
+- ``backup/``: the state to resume from. Run the same command again after an
+  interruption and training continues from the last finished epoch; raise
+  ``--epochs`` to train a finished run further.
+"""
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import sys
+import time
+
+from colorkeras import cli
+
+IDENTITY_FIELDS = ("model", "color_space", "loss", "hparams", "crop_size", "image_size")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Every setting of a training run (written to ``config.json``)."""
+
+    model: str = "unet"
+    loss: str = "mae"
+    color_space: str = "yuv"
+    data: str = "sample"
+    image_size: int = 256
+    crop_size: int = 128
+    batch_size: int = 16
+    epochs: int = 10
+    steps_per_epoch: int = 20
+    learning_rate: float = 2e-3
+    out: str = os.path.join("runs", "unet")
+    seed: int = 0
+    mixed_precision: bool = False
+    steps_per_execution: int = 1
+    hparams: dict = dataclasses.field(default_factory=dict)
+    # Pix2Pix only.
+    generator: str = "unet"
+    lambda_: float = 100.0
+    gan_loss: str = "lsgan"
+    d_learning_rate: float = 2e-4
+    d_hparams: dict = dataclasses.field(default_factory=dict)
+    verbose: str = "auto"
+
+
+def build_parser():
+    parser = cli.ArgumentParser(
+        prog="python -m colorkeras.train",
+        description="Train a colorization network on 128x128 crops of 256x256 photos.",
+        epilog="Example: python -m colorkeras.train --model resnet --data ~/photos "
+        "--color-space lab --epochs 30 --out runs/resnet-lab",
+    )
+    from colorkeras.color import COLOR_SPACES
+    from colorkeras.losses import LOSSES
+    from colorkeras.models import list_models
+
+    defaults = TrainConfig()
+    parser.add_argument("--model", default=defaults.model, choices=list_models(),
+                        help="architecture (default: unet)")
+    parser.add_argument("--loss", default=defaults.loss, choices=LOSSES,
+                        help="pixel loss on the target (default: mae)")
+    parser.add_argument("--color-space", default=defaults.color_space, choices=COLOR_SPACES,
+                        help="what the network predicts: rgb, or lab / yuv chroma (default: yuv)")
+    cli.add_data_args(parser)
+    group = parser.add_argument_group("schedule")
+    group.add_argument("--epochs", type=cli.positive_int, default=defaults.epochs,
+                       help=f"epochs to reach (default {defaults.epochs})")
+    group.add_argument("--steps-per-epoch", type=cli.positive_int,
+                       default=defaults.steps_per_epoch,
+                       help=f"training batches per epoch (default {defaults.steps_per_epoch})")
+    group.add_argument("--learning-rate", type=cli.positive_float,
+                       default=defaults.learning_rate,
+                       help=f"Adam learning rate (default {defaults.learning_rate})")
+    group.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default 0)")
+    group.add_argument("--mixed-precision", action="store_true",
+                       help="compute in bfloat16 (float16 on a GPU), keep float32 weights")
+    group.add_argument("--steps-per-execution", type=cli.positive_int, default=1,
+                       help="batches run per call into the graph (default 1)")
+    parser.add_argument("--hparam", action="append", metavar="KEY=VALUE",
+                        help="architecture hyperparameter, repeatable, e.g. --hparam depth=3")
+    gan = parser.add_argument_group("pix2pix")
+    gan.add_argument("--generator", default=defaults.generator,
+                     help="generator architecture (default: unet)")
+    gan.add_argument("--lambda", dest="lambda_", type=cli.positive_float,
+                     default=defaults.lambda_, help="weight of the reconstruction loss (default 100)")
+    gan.add_argument("--gan-loss", default=defaults.gan_loss, choices=("lsgan", "bce"),
+                     help="adversarial loss (default: lsgan)")
+    gan.add_argument("--d-learning-rate", type=cli.positive_float,
+                     default=defaults.d_learning_rate,
+                     help=f"discriminator learning rate (default {defaults.d_learning_rate})")
+    gan.add_argument("--d-hparam", action="append", metavar="KEY=VALUE",
+                     help="PatchGAN hyperparameter, repeatable, e.g. --d-hparam num_layers=2")
+    parser.add_argument("--out", default=None,
+                        help="run folder (default: runs/<model>); the same folder resumes")
+    parser.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bar")
+    return parser
+
+
+def config_from_args(args):
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    values = {k: v for k, v in vars(args).items() if k in fields}
+    values["hparams"] = cli.parse_hparams(args.hparam)
+    values["d_hparams"] = cli.parse_hparams(args.d_hparam)
+    values["out"] = args.out or os.path.join("runs", args.model)
+    values["verbose"] = 2 if args.quiet else "auto"
+    return TrainConfig(**values)
+
+
+def check_resumable(config):
+    """Refuse to mix a new run into a folder that holds a different one."""
+    path = os.path.join(config.out, "config.json")
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        previous = json.load(f)
+    current = dataclasses.asdict(config)
+    changed = [k for k in IDENTITY_FIELDS if previous.get(k) != current.get(k)]
+    if changed:
+        details = ", ".join(f"{k}: {previous.get(k)!r} -> {current.get(k)!r}" for k in changed)
+        raise cli.UsageError(
+            f"{config.out} holds a different run ({details}); "
+            "use another --out or delete that folder"
+        )
+
+
+def write_json(path, payload):
+    """Write atomically, so an interruption never leaves half a file."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(payload, f, indent=2, default=str)
+    os.replace(tmp, path)
+
+
+def best_so_far(history_path, monitor, mode):
+    """The best ``monitor`` value already logged, so a resumed run keeps it."""
+    if not os.path.exists(history_path):
+        return None
+    with open(history_path) as f:
+        values = [float(row[monitor]) for row in csv.DictReader(f) if row.get(monitor)]
+    values = [v for v in values if not math.isnan(v)]
+    if not values:
+        return None
+    return max(values) if mode == "max" else min(values)
+
+
+def make_callbacks(config, monitor="val_psnr", mode="max"):
+    import keras
+
+    from colorkeras.callbacks import SaveBestNetwork
+
+    history_path = os.path.join(config.out, "history.csv")
+    return [
+        keras.callbacks.BackupAndRestore(os.path.join(config.out, "backup"),
+                                         delete_checkpoint=False),
+        SaveBestNetwork(
+            os.path.join(config.out, "model.keras"),
+            monitor=monitor,
+            mode=mode,
+            initial_best=best_so_far(history_path, monitor, mode),
+        ),
+        keras.callbacks.CSVLogger(history_path, append=True),
+        keras.callbacks.TensorBoard(os.path.join(config.out, "logs")),
+    ]
+
+
+def build_trainer(config):
+    """The compiled training model for ``config`` (regression or Pix2Pix)."""
+    import keras
+
+    from colorkeras.models import build_model
+
+    if config.model == "pix2pix":
+        from colorkeras.pix2pix import build_pix2pix
+
+        trainer = build_pix2pix(
+            generator=config.generator,
+            color_space=config.color_space,
+            generator_hparams=config.hparams,
+            discriminator_hparams=config.d_hparams,
+        )
+        trainer.compile(
+            g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
+            d_optimizer=keras.optimizers.Adam(config.d_learning_rate, beta_1=0.5),
+            reconstruction=config.loss,
+            gan_loss=config.gan_loss,
+            lambda_=config.lambda_,
+            steps_per_execution=config.steps_per_execution,
+        )
+        return trainer
+    from colorkeras.trainer import ColorizationTrainer
+
+    network = build_model(config.model, color_space=config.color_space, **config.hparams)
+    trainer = ColorizationTrainer(network)
+    trainer.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        loss=config.loss,
+        steps_per_execution=config.steps_per_execution,
+    )
+    return trainer
+
+
+def train(config):
+    """Run (or resume) one training run; return the final history dict."""
+    import keras
+    import tensorflow as tf
+
+    from colorkeras.data import make_dataset
+
+    check_resumable(config)
+    keras.utils.set_random_seed(config.seed)
+    if config.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        kwargs = dict(
+            data=config.data, color_space=config.color_space, image_size=config.image_size,
+            crop_size=config.crop_size, batch_size=config.batch_size, seed=config.seed,
+        )
+        train_data = make_dataset(split="train", **kwargs)
+        val_data = make_dataset(split="val", **kwargs)
+        trainer = build_trainer(config)
+        gray_spec = train_data.dataset.element_spec[0]
+        trainer.build_state(tf.zeros([1, *gray_spec.shape[1:]], gray_spec.dtype))
+        # Only now that every setting proved valid is anything written.
+        os.makedirs(config.out, exist_ok=True)
+        record = dataclasses.asdict(config)
+        record.update(
+            train_images=train_data.num_images,
+            val_images=val_data.num_images,
+            parameters=trainer.network.count_params(),
+            started=time.strftime("%Y-%m-%d %H:%M:%S"),
+        )
+        write_json(os.path.join(config.out, "config.json"), record)
+        print(
+            f"Training {config.model} ({config.color_space}, {config.loss}) on "
+            f"{train_data.num_images} photos, validating on {val_data.num_images}; "
+            f"output in {config.out}",
+            flush=True,
+        )
+        started = time.time()
+        history = trainer.fit(
+            train_data.dataset,
+            epochs=config.epochs,
+            steps_per_epoch=config.steps_per_epoch,
+            validation_data=val_data.dataset,
+            callbacks=make_callbacks(config),
+            verbose=config.verbose,
+        )
+        record.update(
+            finished=time.strftime("%Y-%m-%d %H:%M:%S"),
+            wall_seconds_last_session=round(time.time() - started, 1),
+        )
+        write_json(os.path.join(config.out, "config.json"), record)
+        return history.history
+    finally:
+        if config.mixed_precision:
+            keras.mixed_precision.set_global_policy("float32")
+
+
+def main(argv=None):
+    cli.quiet_tensorflow()
+    args = build_parser().parse_args(argv)
+    config = config_from_args(args)
+    train(config)
+    print(f"Best model: {os.path.join(config.out, 'model.keras')}")
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(main, sys.argv[1:])

@@ -1,0 +1,96 @@
+"""Training wrapper shared by the regression models and Pix2Pix.
+
+A colorization network learns a target in its own colour space (RGB, or the
+chroma of Lab / YUV), but people judge the result in RGB. Keras metrics only
+see ``(y_true, y_pred)``, not the gray input needed to rebuild RGB from a
+chroma prediction, so this `keras.Model` wraps the Functional network and owns
+``train_step`` / ``test_step``: the loss is taken in the target space and MAE
+and PSNR in RGB. The network itself stays a plain Functional model, which is
+what gets saved and shipped.
+"""
+
+import keras
+import tensorflow as tf
+
+from colorkeras import color, losses, metrics
+from colorkeras.models import color_space_of
+
+
+class ColorizationTrainer(keras.Model):
+    """Trains ``network`` with a pixel loss; reports RGB MAE and PSNR.
+
+    Args:
+        network: a colorkeras Functional network (gray -> target).
+
+    Example:
+
+    >>> net = colorkeras.build_model("unet", base_filters=8, depth=2)
+    >>> trainer = ColorizationTrainer(net)
+    >>> trainer.compile(optimizer="adam", loss="mae")
+    >>> trainer.fit(pipeline.dataset, steps_per_epoch=10)  # doctest: +SKIP
+    """
+
+    def __init__(self, network, **kwargs):
+        super().__init__(**kwargs)
+        self.network = network
+        self.color_space = color_space_of(network)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.rgb_mae_tracker = keras.metrics.Mean(name="mae")
+        self.psnr_tracker = keras.metrics.Mean(name="psnr")
+
+    def compile(self, optimizer="adam", loss="mae", **kwargs):
+        """Set the optimizer and the pixel loss (a name from `losses.LOSSES`)."""
+        super().compile(optimizer=optimizer, **kwargs)
+        self.reconstruction_loss = losses.get_loss(loss) if isinstance(loss, str) else loss
+
+    def call(self, gray, training=False):
+        return self.network(gray, training=training)
+
+    def build_state(self, gray):
+        """Create every variable, optimizer slots included, before ``fit``.
+
+        BackupAndRestore can only restore into variables that exist, so a
+        resumed run must have them before its first step.
+        """
+        self(gray)
+        self.optimizer.build(self.network.trainable_variables)
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.rgb_mae_tracker, self.psnr_tracker]
+
+    def track_rgb(self, gray, target, prediction):
+        """Update RGB MAE and PSNR from a batch in the target space.
+
+        The truth is rebuilt from its own target the same way as the
+        prediction, so both share the luminance the network was given.
+        """
+        true_rgb = color.decode_output(gray, target, self.color_space)
+        pred_rgb = color.decode_output(gray, tf.cast(prediction, tf.float32), self.color_space)
+        self.rgb_mae_tracker.update_state(metrics.mae(true_rgb, pred_rgb))
+        self.psnr_tracker.update_state(metrics.psnr(true_rgb, pred_rgb))
+
+    def results(self):
+        return {m.name: m.result() for m in self.metrics}
+
+    def train_step(self, data):
+        gray, target, _ = keras.utils.unpack_x_y_sample_weight(data)
+        with tf.GradientTape() as tape:
+            prediction = self.network(gray, training=True)
+            loss = self.reconstruction_loss(target, prediction)
+            if self.network.losses:
+                loss += tf.add_n(self.network.losses)
+            scaled_loss = self.optimizer.scale_loss(loss)
+        variables = self.network.trainable_variables
+        gradients = tape.gradient(scaled_loss, variables)
+        self.optimizer.apply_gradients(zip(gradients, variables))
+        self.loss_tracker.update_state(loss)
+        self.track_rgb(gray, target, prediction)
+        return self.results()
+
+    def test_step(self, data):
+        gray, target, _ = keras.utils.unpack_x_y_sample_weight(data)
+        prediction = self.network(gray, training=False)
+        self.loss_tracker.update_state(self.reconstruction_loss(target, prediction))
+        self.track_rgb(gray, target, prediction)
+        return self.results()

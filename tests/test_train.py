@@ -1,0 +1,86 @@
+"""`python -m colorkeras.train`: outputs, resume, and one-line errors."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from colorkeras import train
+
+TINY = [
+    "--image-size", "32", "--crop-size", "16", "--batch-size", "4",
+    "--steps-per-epoch", "2", "--quiet",
+]
+
+
+def _history_rows(out):
+    with open(out / "history.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_train_writes_model_history_logs_and_config(tmp_path):
+    out = tmp_path / "run"
+    train.main(["--model", "dcnn", "--hparam", "depth=2", "--hparam", "filters=8",
+                "--color-space", "lab", "--epochs", "1", "--out", str(out), *TINY])
+    rows = _history_rows(out)
+    assert len(rows) == 1
+    assert {"loss", "mae", "psnr", "val_loss", "val_mae", "val_psnr"} <= set(rows[0])
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"] == "dcnn" and config["hparams"] == {"depth": 2, "filters": 8}
+    assert config["parameters"] > 0
+    assert any((out / "logs").rglob("events.out.tfevents*"))
+    model = keras.models.load_model(out / "model.keras", safe_mode=True)
+    prediction = model.predict(np.zeros([1, 24, 40, 1], np.float32), verbose=0)
+    assert prediction.shape == (1, 24, 40, 2)  # lab chroma at any size
+
+
+def test_rerun_resumes_from_last_epoch(tmp_path):
+    out = tmp_path / "run"
+    args = ["--model", "unet", "--hparam", "depth=1", "--hparam", "base_filters=4",
+            "--out", str(out), *TINY]
+    train.main(["--epochs", "1", *args])
+    weights_after_one = keras.models.load_model(out / "model.keras").get_weights()
+    train.main(["--epochs", "2", *args])
+    rows = _history_rows(out)
+    assert [row["epoch"] for row in rows] == ["0", "1"]  # epoch 0 was not run again
+    # Running a finished run again trains nothing more.
+    train.main(["--epochs", "2", *args])
+    assert len(_history_rows(out)) == 2
+    assert weights_after_one  # a model was saved after the first session
+
+
+def test_other_settings_in_same_folder_are_refused(tmp_path):
+    out = tmp_path / "run"
+    train.main(["--model", "dcnn", "--hparam", "depth=1", "--epochs", "1",
+                "--out", str(out), *TINY])
+    with pytest.raises(ValueError, match="different run"):
+        train.main(["--model", "dcnn", "--hparam", "depth=2", "--epochs", "1",
+                    "--out", str(out), *TINY])
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--model", "vgg"], "invalid choice"),
+        (["--data", "/no/such/folder"], "neither"),
+        (["--crop-size", "300"], "crop_size"),
+        (["--image-size", "0"], "must be positive"),
+        (["--hparam", "depth=0"], "depth"),
+    ],
+)
+def test_bad_arguments_exit_nonzero_with_one_line(tmp_path, args, message):
+    result = subprocess.run(
+        [sys.executable, "-m", "colorkeras.train", "--out", str(tmp_path / "x"), *args],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert message in lines[-1]
+    # TensorFlow's own start-up lines may precede it; ours is exactly one.
+    ours = [line for line in lines if line.startswith(("error:", "python -m colorkeras"))]
+    assert ours == [lines[-1]]
+    assert "Traceback" not in result.stderr
