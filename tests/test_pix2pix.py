@@ -1,0 +1,150 @@
+"""Pix2Pix: the custom train_step, patch-size transfer, save/resume."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from colorkeras import train
+from colorkeras.models import build_model
+from colorkeras.models.patchgan import build_patchgan
+from colorkeras.pix2pix import Pix2Pix, build_pix2pix
+
+TINY_G = {"base_filters": 4, "depth": 2}
+TINY_D = {"num_layers": 2, "base_filters": 4}
+
+
+def _batch(size=32, n=4, channels=3, seed=0):
+    rng = np.random.default_rng(seed)
+    gray = rng.random((n, size, size, 1), dtype=np.float32)
+    target = rng.random((n, size, size, channels), dtype=np.float32)
+    return tf.constant(gray), tf.constant(target)
+
+
+def _gan(gan_loss="lsgan", lambda_=100.0, gan_weight=1.0, lr=1e-3, **kwargs):
+    gan = build_pix2pix(generator_hparams=TINY_G, discriminator_hparams=TINY_D, **kwargs)
+    gan.compile(
+        keras.optimizers.Adam(lr), keras.optimizers.Adam(lr),
+        gan_loss=gan_loss, lambda_=lambda_, gan_weight=gan_weight,
+    )
+    return gan
+
+
+def _copy(variables):
+    return [v.numpy().copy() for v in variables]
+
+
+def _changed(before, variables):
+    return any(not np.allclose(a, v.numpy()) for a, v in zip(before, variables))
+
+
+@pytest.mark.parametrize("gan_loss", ["lsgan", "bce"])
+def test_one_train_step_changes_both_networks(gan_loss):
+    gan = _gan(gan_loss)
+    gray, target = _batch()
+    gan(gray)  # build
+    g_before = _copy(gan.generator.trainable_variables)
+    d_before = _copy(gan.discriminator.trainable_variables)
+    logs = gan.train_on_batch(gray, target, return_dict=True)
+    assert _changed(g_before, gan.generator.trainable_variables)
+    assert _changed(d_before, gan.discriminator.trainable_variables)
+    assert {"g_loss", "d_loss", "gan_loss", "rec_loss", "psnr"} <= set(logs)
+    assert all(np.isfinite(v) for v in logs.values())
+
+
+def test_generator_loss_falls_with_gan_term_off():
+    keras.utils.set_random_seed(1)
+    gan = _gan(lambda_=100.0, gan_weight=0.0, lr=1e-2)
+    gray, _ = _batch(n=4, seed=3)
+    target = tf.concat([gray, 0.5 * gray, 1.0 - gray], axis=-1)  # learnable colours
+    losses = []
+    for _ in range(25):
+        gan.reset_metrics()  # metrics are running means; read each step alone
+        losses.append(gan.train_on_batch(gray, target, return_dict=True)["g_loss"])
+    assert losses[-1] < 0.75 * losses[0]
+
+
+def test_test_step_reports_the_same_metrics():
+    gan = _gan()
+    gray, target = _batch()
+    logs = gan.evaluate(gray, target, verbose=0, return_dict=True)
+    assert {"g_loss", "d_loss", "gan_loss", "rec_loss", "mae", "psnr"} <= set(logs)
+
+
+@pytest.mark.parametrize("size", [128, 256])
+def test_discriminator_scores_one_value_per_patch(size):
+    disc = build_patchgan(color_space="lab", num_layers=3, base_filters=4)
+    gray = tf.zeros([1, size, size, 1])
+    scores = disc([gray, tf.zeros([1, size, size, 2])])
+    # Three stride-2 4x4 convs, then two stride-1 4x4 convs ("same" padding
+    # or not is the builder's choice; the grid must shrink by 8 and stay 2-D).
+    assert scores.shape[0] == 1 and scores.shape[-1] == 1
+    assert size // 8 - 3 <= scores.shape[1] <= size // 8
+
+
+def test_unconditional_discriminator_takes_the_image_only():
+    gan = build_pix2pix(generator_hparams=TINY_G,
+                        discriminator_hparams={**TINY_D, "conditional": False})
+    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+    assert not gan.conditional
+    gray, target = _batch()
+    logs = gan.train_on_batch(gray, target, return_dict=True)
+    assert np.isfinite(logs["d_loss"])
+
+
+def test_patch_variant_trains_at_128_and_runs_at_256():
+    gan = _gan()
+    gray, target = _batch(size=128, n=2)
+    gan.train_on_batch(gray, target)
+    full = build_model("unet", input_shape=(256, 256, 1), **TINY_G)
+    full.set_weights(gan.generator.get_weights())
+    big = tf.random.uniform([1, 256, 256, 1])
+    out = full(big)
+    assert out.shape == (1, 256, 256, 3)
+    np.testing.assert_allclose(out, gan.generator(big), atol=1e-5)
+
+
+def test_save_load_and_resume_keep_weights(tmp_path):
+    gan = _gan()
+    gray, target = _batch()
+    gan.build_state(gray)
+    gan.train_on_batch(gray, target)
+    path = tmp_path / "state.weights.h5"
+    gan.save_weights(path)
+    gen_path = tmp_path / "generator.keras"
+    gan.generator.save(gen_path)
+    restored = _gan()
+    restored.build_state(gray)  # creates the variables, optimizer slots included
+    restored.load_weights(path)
+    for a, b in zip(gan.weights, restored.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy())
+    # Optimizer state comes back too, so training resumes, not restarts.
+    assert int(restored.g_optimizer.iterations) == int(gan.g_optimizer.iterations) == 1
+    assert int(restored.d_optimizer.iterations) == 1
+    generator = keras.models.load_model(gen_path, safe_mode=True)
+    np.testing.assert_allclose(generator.predict(gray, verbose=0), gan.generator(gray), atol=1e-6)
+
+
+def test_bad_compile_arguments():
+    gan = build_pix2pix(generator_hparams=TINY_G, discriminator_hparams=TINY_D)
+    with pytest.raises(ValueError, match="gan_loss"):
+        gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), gan_loss="wgan")
+    with pytest.raises(ValueError, match="pix2pix"):
+        build_pix2pix(generator="pix2pix")
+    assert isinstance(gan, Pix2Pix)
+
+
+def test_train_command_trains_pix2pix_and_saves_generator(tmp_path):
+    out = tmp_path / "gan"
+    args = ["--model", "pix2pix", "--hparam", "base_filters=4", "--hparam", "depth=2",
+            "--d-hparam", "num_layers=2", "--d-hparam", "base_filters=4",
+            "--lambda", "50", "--gan-loss", "bce", "--d-learning-rate", "1e-4",
+            "--image-size", "32", "--crop-size", "16", "--batch-size", "4",
+            "--steps-per-epoch", "2", "--quiet", "--out", str(out)]
+    train.main(["--epochs", "1", *args])
+    generator = keras.models.load_model(out / "model.keras", safe_mode=True)
+    assert generator.predict(np.zeros([1, 40, 48, 1], np.float32), verbose=0).shape == (
+        1, 40, 48, 2)  # default colour space is yuv: chroma only, any size
+    train.main(["--epochs", "2", *args])  # resumes from the backup
+    lines = (out / "history.csv").read_text().strip().splitlines()
+    assert len(lines) == 3 and "d_loss" in lines[0] and "val_g_loss" in lines[0]
