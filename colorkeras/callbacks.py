@@ -42,3 +42,35 @@ class SaveBestNetwork(keras.callbacks.Callback):
         tmp = self.path + ".tmp.keras"
         network.save(tmp)
         os.replace(tmp, self.path)
+
+
+class TrainingClock(keras.callbacks.Callback):
+    """Log cumulative training time per epoch and stop past a time budget.
+
+    ``elapsed_seconds`` goes into the epoch logs (so into ``history.csv``),
+    counted across interrupted and resumed sessions from ``offset``. With
+    ``limit_seconds``, training stops after the first epoch that ends past it,
+    which lets runs be compared at equal wall time.
+    """
+
+    def __init__(self, offset=0.0, limit_seconds=None):
+        super().__init__()
+        self.offset = float(offset)
+        self.limit_seconds = limit_seconds
+        self._started = None
+
+    def on_train_begin(self, logs=None):
+        import time
+
+        self._started = time.monotonic()
+        if self.limit_seconds is not None and self.offset >= self.limit_seconds:
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        import time
+
+        elapsed = self.offset + time.monotonic() - self._started
+        if logs is not None:
+            logs["elapsed_seconds"] = round(elapsed, 1)
+        if self.limit_seconds is not None and elapsed >= self.limit_seconds:
+            self.model.stop_training = True

@@ -43,6 +43,7 @@ class TrainConfig:
     seed: int = 0
     mixed_precision: bool = False
     steps_per_execution: int = 1
+    time_limit: float = 0.0
     hparams: dict = dataclasses.field(default_factory=dict)
     # Pix2Pix only.
     generator: str = "unet"
@@ -84,6 +85,9 @@ def build_parser():
     group.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default 0)")
     group.add_argument("--mixed-precision", action="store_true",
                        help="compute in bfloat16 (float16 on a GPU), keep float32 weights")
+    group.add_argument("--time-limit", type=cli.positive_float, default=None, metavar="MINUTES",
+                       help="stop after the first epoch that ends past this many minutes "
+                       "of training, counted across resumed sessions")
     group.add_argument("--steps-per-execution", type=cli.positive_int, default=1,
                        help="batches run per call into the graph (default 1)")
     parser.add_argument("--hparam", action="append", metavar="KEY=VALUE",
@@ -113,6 +117,7 @@ def config_from_args(args):
     values["d_hparams"] = cli.parse_hparams(args.d_hparam)
     values["out"] = args.out or os.path.join("runs", args.model)
     values["verbose"] = 2 if args.quiet else "auto"
+    values["time_limit"] = args.time_limit or 0.0
     return TrainConfig(**values)
 
 
@@ -141,12 +146,17 @@ def write_json(path, payload):
     os.replace(tmp, path)
 
 
+def logged_values(history_path, column):
+    """A column of an earlier session's ``history.csv`` (empty if none)."""
+    if not os.path.exists(history_path):
+        return []
+    with open(history_path) as f:
+        return [float(row[column]) for row in csv.DictReader(f) if row.get(column)]
+
+
 def best_so_far(history_path, monitor, mode):
     """The best ``monitor`` value already logged, so a resumed run keeps it."""
-    if not os.path.exists(history_path):
-        return None
-    with open(history_path) as f:
-        values = [float(row[monitor]) for row in csv.DictReader(f) if row.get(monitor)]
+    values = logged_values(history_path, monitor)
     values = [v for v in values if not math.isnan(v)]
     if not values:
         return None
@@ -156,10 +166,15 @@ def best_so_far(history_path, monitor, mode):
 def make_callbacks(config, monitor="val_psnr", mode="max"):
     import keras
 
-    from colorkeras.callbacks import SaveBestNetwork
+    from colorkeras.callbacks import SaveBestNetwork, TrainingClock
 
     history_path = os.path.join(config.out, "history.csv")
+    elapsed = logged_values(history_path, "elapsed_seconds")
     return [
+        TrainingClock(
+            offset=elapsed[-1] if elapsed else 0.0,
+            limit_seconds=config.time_limit * 60 if config.time_limit else None,
+        ),
         keras.callbacks.BackupAndRestore(os.path.join(config.out, "backup"),
                                          delete_checkpoint=False),
         SaveBestNetwork(

@@ -28,7 +28,8 @@ def test_train_writes_model_history_logs_and_config(tmp_path):
                 "--color-space", "lab", "--epochs", "1", "--out", str(out), *TINY])
     rows = _history_rows(out)
     assert len(rows) == 1
-    assert {"loss", "mae", "psnr", "val_loss", "val_mae", "val_psnr"} <= set(rows[0])
+    assert {"loss", "mae", "psnr", "val_loss", "val_mae", "val_psnr", "elapsed_seconds"} <= set(
+        rows[0])
     config = json.loads((out / "config.json").read_text())
     assert config["model"] == "dcnn" and config["hparams"] == {"depth": 2, "filters": 8}
     assert config["parameters"] > 0
@@ -51,6 +52,14 @@ def test_rerun_resumes_from_last_epoch(tmp_path):
     train.main(["--epochs", "2", *args])
     assert len(_history_rows(out)) == 2
     assert weights_after_one  # a model was saved after the first session
+
+
+def test_time_limit_stops_after_the_epoch_that_passes_it(tmp_path):
+    out = tmp_path / "run"
+    train.main(["--model", "dcnn", "--hparam", "depth=1", "--epochs", "5",
+                "--time-limit", "0.0001", "--out", str(out), *TINY])
+    rows = _history_rows(out)
+    assert len(rows) == 1 and float(rows[0]["elapsed_seconds"]) > 0
 
 
 def test_other_settings_in_same_folder_are_refused(tmp_path):
