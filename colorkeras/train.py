@@ -267,6 +267,7 @@ def train(config):
             epochs=config.epochs,
             steps_per_epoch=config.steps_per_epoch,
             validation_data=val_data.dataset,
+            shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a dataset
             callbacks=make_callbacks(config),
             verbose=config.verbose,
         )
