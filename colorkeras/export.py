@@ -1,0 +1,159 @@
+"""Export a colorizer for TensorFlow Serving: ``python -m colorkeras.export``.
+
+    python -m colorkeras.export pix2pix --out exported_models/pix2pix --version 1
+
+writes the SavedModel ``exported_models/pix2pix/1/``, the layout TF Serving
+reads (``--model_base_path`` is the folder above the numbered versions). It
+has two signatures, both with method name ``tensorflow/serving/predict``:
+
+- ``serving_default``: ``images``, uint8 ``[N, H, W, C]`` (any N, H, W; C of
+  1 or 3, or 2 / 4 with alpha, flattened onto white) -> ``colorized``,
+  uint8 RGB ``[N, H, W, 3]`` with each photo's own luminance kept.
+- ``colorize_encoded``: ``image_bytes``, a ``[N]`` batch of encoded
+  JPEG / PNG / BMP / GIF / WebP files, each of its own size (REST:
+  ``{"b64": ...}``) -> ``colorized_bytes``, PNG files. The ``_bytes``
+  suffixes are what make TF Serving's REST API base64 the output; without
+  it the PNG bytes would be pasted raw into the JSON reply.
+
+Both run `inference.colorize_batch`, the same recipe as `colorkeras.colorize`,
+with the network at ``--render-size``. The version folder is written under a
+temporary name and renamed when complete, since TF Serving loads a new
+numbered folder as soon as it appears.
+"""
+
+import os
+import pathlib
+import shutil
+import sys
+
+from colorkeras import cli
+
+METHOD_NAME = "tensorflow/serving/predict"
+
+
+def version_dirs(base):
+    """Existing numbered version folders of a TF Serving model base path."""
+    base = pathlib.Path(base)
+    if not base.is_dir():
+        return []
+    return sorted(
+        (p for p in base.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name)
+    )
+
+
+def next_version(base):
+    """One more than the largest existing version, or 1."""
+    versions = version_dirs(base)
+    return int(versions[-1].name) + 1 if versions else 1
+
+
+def build_archive(model, render_size=256):
+    """A `keras.export.ExportArchive` with the two serving signatures."""
+    import keras
+    import tensorflow as tf
+
+    from colorkeras import inference
+
+    render_size = inference.check_render_size(render_size)
+    colorizer = inference.load(model)
+    archive = keras.export.ExportArchive()
+    archive.track(colorizer)
+
+    def colorize_images(images):
+        return {"colorized": inference.colorize_batch(colorizer, images, render_size)}
+
+    def colorize_one_file(data):
+        image = tf.io.decode_image(data, dtype=tf.uint8, expand_animations=False)
+        rgb = inference.colorize_batch(colorizer, image[None], render_size)[0]
+        # zlib level 1: on photos about 5x faster than the default level and
+        # only about a third larger (12 MP: 1.1 s against 5.3 s on 2 cores).
+        return tf.io.encode_png(rgb, compression=1)
+
+    def colorize_encoded(image_bytes):
+        pngs = tf.map_fn(colorize_one_file, image_bytes, fn_output_signature=tf.string)
+        return {"colorized_bytes": pngs}
+
+    archive.add_endpoint("serving_default", colorize_images, [inference.IMAGES_SPEC])
+    archive.add_endpoint(
+        "colorize_encoded",
+        colorize_encoded,
+        [tf.TensorSpec([None], tf.string, name="image_bytes")],
+    )
+    return archive
+
+
+def export(model, out, version=None, render_size=256, overwrite=False):
+    """Write ``<out>/<version>/``, a SavedModel TF Serving can serve.
+
+    Args:
+        model: a name, a ``.keras`` path or a model, as for `inference.load`.
+        out: the model's base path (its version folders go inside).
+        version: positive int; by default one more than the latest there.
+        render_size: the shorter side the network runs at.
+        overwrite: replace an existing version folder.
+
+    Returns:
+        The version folder's path.
+    """
+    out = pathlib.Path(out)
+    version = next_version(out) if version is None else version
+    target = out / str(version)
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{target} exists; pass --overwrite or another --version")
+    archive = build_archive(model, render_size)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f".{version}.partial"  # not a number: TF Serving ignores it
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        archive.write_out(str(tmp), verbose=False)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def build_parser():
+    parser = cli.ArgumentParser(
+        prog="python -m colorkeras.export",
+        description="Export a colorizer as a SavedModel for TensorFlow Serving.",
+    )
+    parser.add_argument("model", metavar="NAME|PATH", help="pretrained model name or .keras file")
+    parser.add_argument(
+        "--out",
+        help="the model's base path; version folders go inside "
+        "(default exported_models/NAME for a name)",
+    )
+    parser.add_argument(
+        "--version", type=cli.positive_int,
+        help="version number (default: one more than the latest under --out, or 1)",
+    )
+    parser.add_argument(
+        "--render-size", type=cli.positive_int, default=256,
+        help="shorter side the network runs at (default 256)",
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing version")
+    return parser
+
+
+def main(argv=None):
+    cli.quiet_tensorflow()
+    args = build_parser().parse_args(argv)
+    out = args.out
+    if out is None:
+        from colorkeras.inference import looks_like_path
+
+        if looks_like_path(args.model) or os.path.isdir(args.model):
+            raise cli.UsageError("--out is needed when exporting from a path")
+        out = os.path.join("exported_models", args.model)
+    print(f"Exporting {args.model} (render size {args.render_size}) ...", flush=True)
+    target = export(args.model, out, args.version, args.render_size, args.overwrite)
+    print(f"Wrote {target}: signatures serving_default (images -> colorized) and "
+          "colorize_encoded (image_bytes -> colorized_bytes)")
+    print(f"Inspect it with: saved_model_cli show --dir {target} --all")
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(main, sys.argv[1:])

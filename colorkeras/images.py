@@ -1,0 +1,210 @@
+"""Image files in and out, for the commands and `colorkeras.colorize`.
+
+Reading goes through Pillow, which knows more of the formats people keep
+photos in than TensorFlow's decoders: TIFF and WebP, CMYK, palettes, 16-bit
+gray. Every image comes out as a uint8 array ``[H, W, C]`` with ``C`` of 1
+(gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA), upright as its EXIF
+orientation says. Alpha is kept, not flattened: `inference.colorize_batch`
+flattens it onto white in one place, for files and for served requests alike.
+
+Writing is atomic (a temporary file in the same folder, then a rename), so
+an interrupted run never leaves a half-written image under a final name.
+"""
+
+import contextlib
+import os
+import pathlib
+import tempfile
+
+import numpy as np
+
+from colorkeras.data import IMAGE_EXTENSIONS as TRAINING_EXTENSIONS
+
+IMAGE_EXTENSIONS = tuple(sorted(set(TRAINING_EXTENSIONS) | {".tif", ".tiff", ".webp"}))
+"""File extensions picked up when a folder is colorized."""
+
+DEFAULT_MAX_PIXELS = 100_000_000
+"""Refuse larger images: a tiny compressed file can decode to gigabytes."""
+
+WRITE_FORMATS = {"png": "PNG", "jpg": "JPEG"}
+
+# Pillow modes -> the mode converted to before reading the pixels out.
+_MODE_CONVERSIONS = {
+    "1": "L",
+    "L": "L",
+    "LA": "LA",
+    "La": "LA",
+    "RGB": "RGB",
+    "RGBA": "RGBA",
+    "RGBa": "RGBA",
+    "CMYK": "RGB",
+    "YCbCr": "RGB",
+    "LAB": "RGB",
+    "HSV": "RGB",
+}
+
+
+class ImageTooLarge(ValueError):
+    """An image whose pixel count is over the decompression-bomb limit."""
+
+
+class UnreadableImage(ValueError):
+    """A file Pillow cannot decode."""
+
+
+@contextlib.contextmanager
+def _own_pixel_limit():
+    """Switch Pillow's decompression-bomb check off while an image is opened.
+
+    `read_image` checks the size from the header itself, with a clearer
+    message and a limit the caller chooses; Pillow's own check (a warning
+    above 89 MP, an error above 179 MP) would otherwise overrule a raised
+    limit, or fail as an undecodable file.
+    """
+    from PIL import Image
+
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+
+
+def check_pixels(width, height, max_pixels, source="image"):
+    """Raise `ImageTooLarge` when ``width * height`` is over ``max_pixels``."""
+    if max_pixels is not None and width * height > max_pixels:
+        raise ImageTooLarge(
+            f"{source} has {width}x{height} = {width * height:,} pixels, over the "
+            f"limit of {max_pixels:,} (a guard against decompression bombs); "
+            "raise the limit (--max-pixels) if you trust the file"
+        )
+
+
+def read_image(path, max_pixels=DEFAULT_MAX_PIXELS):
+    """Decode an image file to a uint8 ``[H, W, C]`` array, upright.
+
+    Args:
+        path: str or path-like.
+        max_pixels: refuse images with more pixels (`ImageTooLarge`), checked
+            from the header before anything is decoded; None for no limit.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ImageTooLarge: over ``max_pixels``.
+        UnreadableImage: Pillow cannot decode it.
+    """
+    from PIL import Image
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No such image file: {path!r}")
+    with _own_pixel_limit():
+        try:
+            with Image.open(path) as image:
+                check_pixels(image.width, image.height, max_pixels, source=path)
+                return from_pil(image)
+        except (ImageTooLarge, MemoryError):
+            raise
+        except Exception as error:  # noqa: BLE001 - corrupt data raises anything
+            raise UnreadableImage(f"{path}: cannot decode it ({error})") from error
+
+
+def from_pil(image):
+    """A PIL image as a uint8 ``[H, W, C]`` array (see the module docstring)."""
+    from PIL import ImageOps
+
+    image = ImageOps.exif_transpose(image) or image
+    mode = image.mode
+    if mode.startswith("I;16") or mode == "I":
+        # 16-bit gray: keep the high byte, as TensorFlow's decoders do, so a
+        # file gives the same pixels here and in the served SavedModel.
+        values = np.asarray(image).astype(np.int64)
+        return np.clip(values >> 8, 0, 255).astype(np.uint8)[..., None]
+    if mode == "F":
+        return to_uint8(np.asarray(image, dtype=np.float32))[..., None]
+    if mode in ("P", "PA"):
+        mode = "RGBA" if "transparency" in image.info or mode == "PA" else "RGB"
+        image = image.convert(mode)
+    else:
+        mode = _MODE_CONVERSIONS.get(mode, "RGB")
+        if image.mode != mode:
+            image = image.convert(mode)
+    array = np.asarray(image, dtype=np.uint8)
+    return array[..., None] if array.ndim == 2 else array
+
+
+def to_uint8(array):
+    """An image array as uint8: floats are in [0, 1], integers in [0, 255].
+
+    uint16 is taken as 16-bit (high byte kept, as for 16-bit files).
+    """
+    array = np.asarray(array)
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype == np.bool_:
+        return array.astype(np.uint8) * 255
+    if array.dtype == np.uint16:
+        return (array >> 8).astype(np.uint8)
+    if np.issubdtype(array.dtype, np.floating):
+        return np.round(np.clip(np.nan_to_num(array), 0.0, 1.0) * 255.0).astype(np.uint8)
+    if np.issubdtype(array.dtype, np.integer):
+        if array.size and (array.min() < 0 or array.max() > 255):
+            raise ValueError(
+                "Integer images must hold values in [0, 255] (uint16 in [0, 65535]). "
+                f"Received: dtype={array.dtype}, values in "
+                f"[{array.min()}, {array.max()}]"
+            )
+        return array.astype(np.uint8)
+    raise ValueError(f"Cannot read an image from an array of dtype {array.dtype}.")
+
+
+def list_images(folder, recursive=False):
+    """Sorted image files (by extension) in ``folder``, or under it."""
+    pattern = "**/*" if recursive else "*"
+    return sorted(
+        p for p in pathlib.Path(folder).glob(pattern)
+        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+    )
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_image(array, path, image_format=None, quality=95):
+    """Write a uint8 ``[H, W, 3]`` array atomically: temp file, then rename.
+
+    Args:
+        array: uint8 RGB (or ``[H, W]`` / ``[H, W, 1]`` gray).
+        path: destination; its folder is created.
+        image_format: "png" or "jpg"; by default from the extension.
+        quality: JPEG quality.
+    """
+    from PIL import Image
+
+    path = pathlib.Path(path)
+    if image_format is None:
+        image_format = "jpg" if path.suffix.lower() in (".jpg", ".jpeg") else "png"
+    if image_format not in WRITE_FORMATS:
+        raise ValueError(
+            f"`image_format` must be one of {sorted(WRITE_FORMATS)}. "
+            f"Received: image_format={image_format!r}"
+        )
+    array = np.asarray(array, dtype=np.uint8)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            options = {"quality": quality} if image_format == "jpg" else {}
+            Image.fromarray(array).save(stream, format=WRITE_FORMATS[image_format], **options)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise

@@ -1,0 +1,370 @@
+"""Inference: load a colorizer and colorize photos of any size.
+
+Two things live here, and everything that colorizes goes through them:
+
+- `load` returns a *colorizer*: a Functional `keras.Model` from gray
+  ``[N, H, W, 1]`` of any H and W to RGB ``[N, H, W, 3]`` in [0, 1]. A raw
+  network (what training writes) is wrapped: reflect-pad to its size
+  multiple, run, decode its colour space to RGB, crop back (`wrap`).
+- `colorize_batch` is the one colorization recipe in TF ops: luma of the
+  full-size photo, the network at ``render_size``, its chroma upsampled
+  onto the full-size luma. `colorize`, the ``colorize`` command and both
+  signatures of the exported SavedModel call it, so they agree by
+  construction.
+
+Pretrained models are found by name as ``exported_models/<name>/<name>.keras``
+in ``$COLORKERAS_HOME`` (searched first), in the installed package, and in a
+source checkout.
+"""
+
+import functools
+import os
+import pathlib
+import weakref
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from colorkeras import color, images
+from colorkeras.layers import CropLike, DecodeOutput, PadToMultiple
+from colorkeras.models import color_space_of, size_multiple
+
+HOME_VARIABLE = "COLORKERAS_HOME"
+MODELS_FOLDER = "exported_models"
+DEFAULT_RENDER_SIZE = 256
+
+_PACKAGE_DIR = pathlib.Path(__file__).resolve().parent
+
+
+# --- finding models ----------------------------------------------------------
+
+
+def model_dirs():
+    """Folders searched for ``<name>/<name>.keras``, in order.
+
+    ``$COLORKERAS_HOME/exported_models`` first (your own models, or models
+    kept outside the package), then the models installed with the package
+    (``pip install .`` puts them in ``colorkeras/exported_models``), then the
+    top-level ``exported_models/`` of a source checkout (``pip install -e .``).
+    """
+    dirs = []
+    home = os.environ.get(HOME_VARIABLE)
+    if home:
+        dirs.append(pathlib.Path(home).expanduser() / MODELS_FOLDER)
+    dirs.append(_PACKAGE_DIR / MODELS_FOLDER)
+    checkout = _PACKAGE_DIR.parent
+    if (checkout / "pyproject.toml").is_file():
+        dirs.append(checkout / MODELS_FOLDER)
+    return dirs
+
+
+def available_models():
+    """Names that `load` resolves, sorted."""
+    return sorted(
+        {
+            entry.name
+            for folder in model_dirs()
+            if folder.is_dir()
+            for entry in folder.iterdir()
+            if (entry / f"{entry.name}.keras").is_file()
+        }
+    )
+
+
+def looks_like_path(text):
+    return text.endswith(".keras") or os.sep in text or "/" in text
+
+
+def resolve(name_or_path):
+    """The ``.keras`` file a model name or path stands for.
+
+    A path is anything ending in ``.keras`` or holding a slash; a folder
+    stands for the ``model.keras`` (a training run) or ``<folder>.keras`` in it.
+    Anything else is a name.
+
+    Raises:
+        FileNotFoundError: a path that does not exist.
+        ValueError: an unknown name; the message lists the known ones.
+    """
+    try:
+        text = os.fspath(name_or_path)
+    except TypeError:
+        text = None
+    if not isinstance(text, str) or not text:
+        raise ValueError(
+            f"Expected a model name or a .keras path. Received: {name_or_path!r}"
+        )
+    if looks_like_path(text) or os.path.isdir(text):
+        path = pathlib.Path(text).expanduser()
+        if path.is_dir():
+            for candidate in (path / "model.keras", path / f"{path.name}.keras"):
+                if candidate.is_file():
+                    return candidate
+            raise FileNotFoundError(f"No model.keras or {path.name}.keras in folder {text!r}")
+        if not path.is_file():
+            raise FileNotFoundError(f"No such model file: {text!r}")
+        return path
+    for folder in model_dirs():
+        path = folder / text / f"{text}.keras"
+        if path.is_file():
+            return path
+    searched = ", ".join(str(d) for d in model_dirs())
+    raise ValueError(
+        f"Unknown model {text!r}. Available models: {available_models()} "
+        f"(searched {searched}; set {HOME_VARIABLE} to add a folder, or pass a "
+        f".keras path). Received: name_or_path={text!r}"
+    )
+
+
+# --- the colorizer model -----------------------------------------------------
+
+
+def is_colorizer(model):
+    """Whether ``model`` is already a wrapped colorizer (gray -> RGB, any size)."""
+    return isinstance(model, keras.Model) and any(
+        isinstance(layer, DecodeOutput) for layer in model.layers
+    )
+
+
+def wrap(network):
+    """Wrap a raw colorkeras network into a colorizer of any input size.
+
+    gray -> `PadToMultiple` -> network -> `DecodeOutput` (with the padded gray)
+    -> `CropLike` the input. Reflect padding keeps the borders looking like
+    the photo, so the network sees no dark frame to colour.
+
+    Args:
+        network: a Functional network as `build_model` or training makes it:
+            gray ``[N, H, W, 1]`` -> its colour space's target.
+
+    Returns:
+        A Functional `keras.Model` named ``<network>_colorizer``.
+
+    Examples:
+    ```python
+    colorizer = wrap(build_model("unet", color_space="lab"))
+    colorizer.predict(np.zeros((1, 37, 50, 1), "float32")).shape  # (1, 37, 50, 3)
+    ```
+    """
+    space = color_space_of(network)
+    spatial = tuple(network.inputs[0].shape[1:3])
+    if spatial != (None, None):
+        raise ValueError(
+            "A colorizer needs a network built for any size, i.e. "
+            "input_shape=(None, None, 1). Received: a network with input shape "
+            f"{tuple(network.inputs[0].shape)}"
+        )
+    # float32 whatever the global policy: colour maths in bfloat16 would band.
+    gray = keras.Input((None, None, 1), name="gray")
+    padded = PadToMultiple(size_multiple(network), name="pad", dtype="float32")(gray)
+    output = network(padded)
+    rgb = DecodeOutput(space, name="decode", dtype="float32")([padded, output])
+    rgb = CropLike(name="crop", dtype="float32")([rgb, gray])
+    return keras.Model(gray, rgb, name=f"{network.name}_colorizer")
+
+
+def load(name_or_path):
+    """Load a colorizer: ``predict(gray [N, H, W, 1])`` -> RGB ``[N, H, W, 3]``.
+
+    Args:
+        name_or_path: a pretrained model's name (see `available_models`), a
+            ``.keras`` file holding a raw network or a colorizer, a training
+            run's folder, or an in-memory `keras.Model` (wrapped if raw).
+
+    Returns:
+        A Functional `keras.Model`; gray in [0, 1] of any height and width in,
+        RGB in [0, 1] of the same size out, whatever colour space the network
+        was trained in. Loaded with ``safe_mode=True``.
+
+    Examples:
+    ```python
+    colorizer = colorkeras.load("unet")
+    rgb = colorizer.predict(gray)  # gray: float32 [N, H, W, 1]
+    ```
+    """
+    if isinstance(name_or_path, keras.Model):
+        model = name_or_path
+    else:
+        model = keras.saving.load_model(resolve(name_or_path), compile=False, safe_mode=True)
+    return model if is_colorizer(model) else wrap(model)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_file(path, modified):
+    del modified  # part of the cache key: a rewritten file is loaded again
+    return load(path)
+
+
+def _colorizer_for(model):
+    """A colorizer from whatever `colorize` was given, loading a file once."""
+    if isinstance(model, keras.Model):
+        return load(model)
+    path = resolve(model)
+    return _load_file(str(path), path.stat().st_mtime_ns)
+
+
+# --- the colorization recipe, in TF ops ---------------------------------------
+
+
+def check_render_size(render_size):
+    """A positive int, or None to run the network at the photo's own size."""
+    if render_size is None:
+        return None
+    if isinstance(render_size, bool) or not isinstance(render_size, (int, np.integer)) or (
+        render_size < 1
+    ):
+        raise ValueError(
+            "`render_size` must be a positive integer or None. "
+            f"Received: render_size={render_size!r}"
+        )
+    return int(render_size)
+
+
+def to_rgb(images_uint8):
+    """uint8 ``[N, H, W, C]`` (C: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) -> RGB in [0, 1].
+
+    Transparency is flattened onto white, as a page shows it. The channel
+    count may be unknown until run time (the served signature takes any).
+    """
+    x = tf.cast(images_uint8, tf.float32) / 255.0
+    channels = tf.shape(x)[-1]
+    checks = [
+        tf.debugging.assert_rank(x, 4, message="images must be [N, H, W, C]"),
+        tf.debugging.assert_less_equal(
+            channels, 4, message="images must have 1 (gray), 2, 3 (RGB) or 4 channels"
+        ),
+    ]
+    with tf.control_dependencies(checks):
+        has_alpha = tf.equal(channels % 2, 0)
+        alpha = tf.where(has_alpha, x[..., -1:], tf.ones_like(x[..., :1]))
+        colour = x[..., : channels - tf.cast(has_alpha, tf.int32)]
+        # Broadcasting spreads gray over R, G and B and leaves RGB as it is.
+        rgb = (colour * alpha + (1.0 - alpha)) * tf.ones([3])
+    return tf.ensure_shape(rgb, [None, None, None, 3])
+
+
+def render_shape(size, render_size):
+    """(height, width) with the shorter side at ``render_size``, aspect kept."""
+    size = tf.cast(size, tf.float32)
+    scale = tf.cast(render_size, tf.float32) / tf.reduce_min(size)
+    return tf.maximum(tf.cast(tf.round(size * scale), tf.int32), 1)
+
+
+def colorize_batch(colorizer, images_uint8, render_size=DEFAULT_RENDER_SIZE, keep_luminance=True):
+    """Colorize a batch of same-size photos: the one recipe everything uses.
+
+    The network runs with the shorter side at ``render_size``; its chroma is
+    upsampled and put onto the photo's own full-resolution luma, so the
+    result is as sharp as the input whatever the network's size. That also
+    bounds the time and memory a huge photo costs.
+
+    Args:
+        colorizer: a model from `load` (gray of any size -> RGB).
+        images_uint8: uint8 ``[N, H, W, C]``, C in 1-4 (see `to_rgb`).
+        render_size: shorter side the network sees; None for the photo's size.
+        keep_luminance: if False, return the network's own RGB, resized.
+
+    Returns:
+        uint8 RGB ``[N, H, W, 3]``.
+    """
+    render_size = check_render_size(render_size)
+    gray = color.luminance(to_rgb(images_uint8))
+    size = tf.shape(gray)[1:3]
+    small = gray
+    if render_size is not None:
+        small = tf.image.resize(
+            gray, render_shape(size, render_size), method="bilinear", antialias=True
+        )
+    rgb = colorizer(small, training=False)
+    if keep_luminance:
+        rgb = color.recombine_luminance(gray, rgb)
+    elif render_size is not None:
+        rgb = tf.image.resize(rgb, size, method="bilinear", antialias=True)
+    return tf.cast(tf.round(tf.clip_by_value(rgb, 0.0, 1.0) * 255.0), tf.uint8)
+
+
+IMAGES_SPEC = tf.TensorSpec([None, None, None, None], tf.uint8, name="images")
+"""Any batch of uint8 photos: the input of `colorize` and of the served model."""
+
+# colorizer -> {(render_size, keep_luminance): tf.function}. The functions
+# reach the colorizer through a weak reference, so the cache does not keep
+# a model alive; each is traced once, for every size and channel count.
+_FUNCTIONS = weakref.WeakKeyDictionary()
+
+
+def compiled_colorize(colorizer, render_size=DEFAULT_RENDER_SIZE, keep_luminance=True):
+    """`colorize_batch` as a tf.function traced once per colorizer and setting."""
+    render_size = check_render_size(render_size)
+    functions = _FUNCTIONS.setdefault(colorizer, {})
+    key = (render_size, bool(keep_luminance))
+    if key not in functions:
+        ref = weakref.ref(colorizer)
+
+        @tf.function(input_signature=[IMAGES_SPEC])
+        def run(images_uint8):
+            return colorize_batch(ref(), images_uint8, render_size, keep_luminance)
+
+        functions[key] = run
+    return functions[key]
+
+
+# --- the Python API ------------------------------------------------------------
+
+
+def as_image_array(image):
+    """A path, PIL image or array as a uint8 ``[H, W, C]`` array, C in 1-4.
+
+    Floats are read as [0, 1], integers as [0, 255], uint16 as 16-bit.
+    """
+    from PIL import Image
+
+    if isinstance(image, (str, os.PathLike)):
+        return images.read_image(image)
+    if isinstance(image, Image.Image):
+        return images.from_pil(image)
+    if isinstance(image, tf.Tensor):
+        image = image.numpy()
+    array = np.asarray(image)
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.ndim != 3 or array.shape[-1] not in (1, 2, 3, 4) or 0 in array.shape:
+        raise ValueError(
+            "An image array must be [H, W] or [H, W, C] with C in 1-4 and no empty "
+            f"side. Received: shape={array.shape}"
+        )
+    return images.to_uint8(array)
+
+
+def colorize(image, model="pix2pix", render_size=DEFAULT_RENDER_SIZE, keep_luminance=True):
+    """Colorize a photo; uint8 RGB of the input's own size comes back.
+
+    Args:
+        image: a path, a PIL image, or an array (gray ``[H, W]`` / ``[H, W, 1]``,
+            RGB, or with alpha; uint8, uint16, or float in [0, 1]); or a list
+            of those, which gives a list.
+        model: a pretrained model's name, a ``.keras`` path, or a model from
+            `load` (pass that in loops: nothing is loaded or traced again).
+        render_size: the shorter side the network runs at; the colour is
+            upsampled onto the photo's full-resolution luminance. None runs
+            the network at the photo's own size (slow and memory-hungry for
+            large photos).
+        keep_luminance: keep the photo's own luminance (sharp, faithful);
+            False returns the network's RGB resized to the photo's size.
+
+    Returns:
+        uint8 array ``[H, W, 3]`` (a list of them for a list).
+
+    Examples:
+    ```python
+    colorizer = colorkeras.load("pix2pix")
+    rgb = colorkeras.colorize("old_photo.jpg", model=colorizer)
+    PIL.Image.fromarray(rgb).save("old_photo_colour.png")
+    ```
+    """
+    check_render_size(render_size)
+    colorizer = _colorizer_for(model)  # held here: the cache only refers to it weakly
+    run = compiled_colorize(colorizer, render_size, keep_luminance)
+    if isinstance(image, (list, tuple)):
+        return [run(as_image_array(item)[None])[0].numpy() for item in image]
+    return run(as_image_array(image)[None])[0].numpy()

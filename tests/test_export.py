@@ -1,0 +1,123 @@
+"""The SavedModel export: what TF Serving sees, and that it matches colorize."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorkeras import cli, export, inference
+from colorkeras.models import build_model
+
+RENDER_SIZE = 24
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SAVED_MODEL_CLI = pathlib.Path(sys.executable).with_name("saved_model_cli")
+
+# Runs in a fresh interpreter: only TensorFlow, no colorkeras, as a server would.
+SERVE = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+export_dir, files, out = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+loaded = tf.saved_model.load(export_dir)
+default = loaded.signatures["serving_default"]
+encoded = loaded.signatures["colorize_encoded"]
+results = {}
+for i, path in enumerate(files):
+    pixels = np.asarray(Image.open(path))
+    pixels = pixels[..., None] if pixels.ndim == 2 else pixels
+    results[f"default{i}"] = default(images=tf.constant(pixels[None]))["colorized"][0].numpy()
+data = [open(path, "rb").read() for path in files]
+pngs = encoded(image_bytes=tf.constant(data))["colorized_bytes"].numpy()
+for i, png in enumerate(pngs):
+    results[f"encoded{i}"] = tf.io.decode_png(png).numpy()
+np.savez(out, **results)
+"""
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """(tiny network path, its export folder, test image paths)."""
+    folder = tmp_path_factory.mktemp("export")
+    keras.utils.set_random_seed(0)
+    network = folder / "tiny.keras"
+    build_model("unet", color_space="lab", depth=2, base_filters=4).save(network)
+    target = export.export(network, folder / "tiny", render_size=RENDER_SIZE)
+    rng = np.random.default_rng(0)
+    files = []
+    for name, shape in [("rgb.png", (21, 34, 3)), ("gray.png", (17, 9)), ("tall.png", (40, 12, 3))]:
+        pixels = np.round(rng.random(shape) * 255).astype(np.uint8)
+        Image.fromarray(pixels).save(folder / name)
+        files.append(folder / name)
+    return network, target, files
+
+
+def test_export_layout(exported):
+    network, target, _ = exported
+    assert target == network.parent / "tiny" / "1"
+    assert (target / "saved_model.pb").is_file() and (target / "variables").is_dir()
+    assert [p.name for p in target.parent.iterdir()] == ["1"]  # no partial folder left
+
+
+def test_signatures_match_colorize_in_a_fresh_process(exported, tmp_path):
+    network, target, files = exported
+    out = tmp_path / "served.npz"
+    subprocess.run(
+        [sys.executable, "-c", SERVE, str(target), json.dumps([str(f) for f in files]), str(out)],
+        check=True, timeout=300, cwd=tmp_path,
+    )
+    served = np.load(out)
+    colorizer = inference.load(network)
+    for i, path in enumerate(files):
+        expected = inference.colorize(path, colorizer, render_size=RENDER_SIZE).astype(int)
+        for signature in ("default", "encoded"):
+            got = served[f"{signature}{i}"].astype(int)
+            assert got.shape == expected.shape
+            assert np.abs(got - expected).max() <= 1, (signature, path.name)
+
+
+def test_saved_model_cli_shows_dynamic_predict_signatures(exported):
+    _, target, _ = exported
+    result = subprocess.run(
+        [str(SAVED_MODEL_CLI), "show", "--dir", str(target), "--all"],
+        capture_output=True, text=True, timeout=300, check=True,
+    )
+    text = result.stdout
+    blocks = {
+        name: text.split(f"signature_def['{name}']:")[1].split("signature_def[")[0]
+        for name in ("serving_default", "colorize_encoded")
+    }
+    default, encoded = blocks["serving_default"], blocks["colorize_encoded"]
+    assert "inputs['images']" in default and "DT_UINT8" in default
+    assert "shape: (-1, -1, -1, -1)" in default and "shape: (-1, -1, -1, 3)" in default
+    assert "outputs['colorized']" in default
+    assert "inputs['image_bytes']" in encoded and "outputs['colorized_bytes']" in encoded
+    assert "DT_STRING" in encoded and "shape: (-1)" in encoded
+    for block in blocks.values():
+        assert f"Method name is: {export.METHOD_NAME}" in block
+
+
+def run_command(argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.run(export.main, [str(a) for a in argv])
+    return info.value.code, capsys.readouterr()
+
+
+def test_command_versions(exported, tmp_path, capsys):
+    network, target, _ = exported
+    base = tmp_path / "served"
+    (base / "3").mkdir(parents=True)  # an older version already there
+    (base / "3" / "keep").write_text("")
+    code, _ = run_command([network, "--out", base, "--render-size", 16], capsys)
+    assert code == 0 and (base / "4" / "saved_model.pb").is_file()
+    code, output = run_command([network, "--out", base, "--version", 3], capsys)
+    assert code == 2 and "exists" in output.err
+    assert (base / "3" / "keep").exists()
+    code, output = run_command([network], capsys)
+    assert code == 2 and "--out is needed" in output.err
