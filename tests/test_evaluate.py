@@ -1,0 +1,307 @@
+"""`python -m colorkeras.evaluate`: reports, the density metric, the Turing page, bad inputs."""
+
+import csv
+import json
+import pathlib
+import re
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from colorkeras import build_model, cli, color, data, density, evaluate, metrics, turing
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+SIZE = 32
+TINY = ["--image-size", str(SIZE), "--limit", "4", "--batch-size", "3", "--quiet"]
+TINY_DENSITY = ["--density-size", "16", "--density-epochs", "1", "--density-steps", "2"]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """Two tiny untrained networks saved as training saves them, and a foreign model."""
+    folder = tmp_path_factory.mktemp("models")
+    unet = folder / "unet_tiny.keras"
+    build_model("unet", color_space="yuv", depth=1, base_filters=4).save(unet)
+    run = folder / "dcnn-run"
+    run.mkdir()
+    build_model("dcnn", color_space="lab", depth=2, filters=4).save(run / "model.keras")
+    foreign = folder / "foreign.keras"
+    inputs = keras.Input((None, None, 1))
+    keras.Model(inputs, keras.layers.Conv2D(3, 1, name="head")(inputs)).save(foreign)
+    garbage = folder / "garbage.keras"
+    garbage.write_text("not a keras archive")
+    return {"unet": str(unet), "dcnn": str(run / "model.keras"), "foreign": str(foreign),
+            "garbage": str(garbage)}
+
+
+@pytest.fixture(scope="module")
+def evaluation(models, tmp_path_factory):
+    """One full run: two models, the density VAE fitted, a 4-pair Turing page."""
+    out = tmp_path_factory.mktemp("evaluation") / "out"
+    code = evaluate.main(["--models", models["unet"], models["dcnn"], "--out", str(out),
+                          "--turing", "4", "--fit-density", *TINY_DENSITY, *TINY])
+    assert code == 0
+    return out
+
+
+def _rows(out):
+    with open(out / "results.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def _table(summary, heading):
+    """A Markdown table under ``heading`` as {first cell: [cells]}."""
+    section = summary.split(heading, 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("|")]
+    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    rows = {}
+    for line in lines[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows[cells[0]] = dict(zip(header, cells))
+    return rows
+
+
+def _val_photos():
+    """The sample's validation photos as the training pipeline cuts them."""
+    pipeline = data.make_dataset("sample", "val", image_size=SIZE, crop_size=SIZE, batch_size=4)
+    gray, rgb = next(iter(pipeline.dataset))
+    return gray, rgb
+
+
+def test_writes_every_file(evaluation):
+    names = sorted(p.name for p in evaluation.iterdir())
+    assert names == ["density_vae.keras", "results.csv", "sheet_001.png", "summary.md",
+                     "turing.html"]
+    with Image.open(evaluation / "sheet_001.png") as sheet:
+        # 4 rows of photos; columns: gray input, two models, ground truth.
+        assert sheet.width > 300 and sheet.height > sheet.width * 0.8
+
+
+def test_csv_has_a_row_per_colorizer_and_photo_with_every_metric(evaluation):
+    rows = _rows(evaluation)
+    assert list(rows[0]) == ["model", "image", *metrics.METRIC_NAMES, "density_kl",
+                             "truth_colorfulness"]
+    labels = [row["model"] for row in rows]
+    assert sorted(set(labels)) == sorted([evaluate.GRAY, "unet_tiny", "dcnn-run"])
+    assert len(rows) == 3 * 4
+    for label in set(labels):
+        assert len({row["image"] for row in rows if row["model"] == label}) == 4
+    for row in rows:
+        values = {k: float(v) for k, v in row.items() if k not in ("model", "image")}
+        assert all(np.isfinite(v) for v in values.values())
+        assert 5.0 < values["psnr"] < 100.0 and 0.0 < values["ssim"] <= 1.0
+        assert values["ciede2000"] > 0.0 and values["density_kl"] >= 0.0
+        if row["model"] == evaluate.GRAY:
+            assert values["colorfulness"] == pytest.approx(0.0, abs=1e-3)
+            assert values["grayishness"] == pytest.approx(0.0, abs=1e-3)
+
+
+def test_photos_are_cut_like_the_validation_pipeline(evaluation):
+    """The gray row's PSNR, recomputed from `data.make_dataset`'s val crops, matches."""
+    gray, rgb = _val_photos()
+    expected = metrics.psnr(rgb, tf.concat([gray, gray, gray], axis=-1)).numpy()
+    got = [float(r["psnr"]) for r in _rows(evaluation) if r["model"] == evaluate.GRAY]
+    np.testing.assert_allclose(got, expected, rtol=1e-4)
+
+
+def test_summary_has_the_floor_the_models_the_ceiling_and_csv_means(evaluation):
+    summary = (evaluation / "summary.md").read_text()
+    rows = _rows(evaluation)
+    key = _table(summary, "## Key figures")
+    assert list(key) == [evaluate.GRAY, "unet_tiny", "dcnn-run", evaluate.TRUTH]
+    full = _table(summary, "## All metrics")
+    for label in ("unet_tiny", evaluate.GRAY):
+        for name in ("psnr", "ciede2000", "density_kl"):
+            mean = np.mean([float(r[name]) for r in rows if r["model"] == label])
+            assert float(full[label][name]) == pytest.approx(mean, abs=1e-3)
+    truth_cf = np.mean([float(r["truth_colorfulness"]) for r in rows])
+    assert float(key[evaluate.TRUTH]["colorfulness"]) == pytest.approx(truth_cf, abs=1e-3)
+    assert truth_cf > 5.0  # real photos are colourful; the gray floor is 0
+    assert key[evaluate.TRUTH]["PSNR"] == "—"
+    assert "structure more than colour" in summary
+    assert summary.rstrip().endswith("None.")  # nothing skipped
+
+
+def test_density_vae_is_saved_and_scores_the_csv_values(evaluation):
+    vae = density.load_density(str(evaluation / "density_vae.keras"))
+    assert isinstance(vae, density.DensityVAE) and vae.view_size == 16
+    gray, rgb = _val_photos()
+    gray_rgb = tf.concat([gray, gray, gray], axis=-1)
+    kl = density.density_kl(vae, rgb, gray_rgb).numpy()
+    got = [float(r["density_kl"]) for r in _rows(evaluation) if r["model"] == evaluate.GRAY]
+    np.testing.assert_allclose(got, kl, rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(density.density_kl(vae, rgb, rgb).numpy(), 0.0, atol=1e-5)
+
+
+def test_turing_page_from_the_command(evaluation):
+    page = (evaluation / "turing.html").read_text()
+    payload = json.loads(re.search(r"const PAGE = (\{.*?\});\n", page).group(1))
+    trials = payload["trials"]
+    assert len(trials) == 4 and payload["seed"] == 0
+    images = {r["image"] for r in _rows(evaluation)}
+    assert {t["image"] for t in trials} <= images
+    assert {t["model"] for t in trials} == {"unet_tiny", "dcnn-run"}
+    for t in trials:
+        assert t["left"].startswith("data:image/png;base64,") and t["left"] != t["right"]
+    assert not re.search(r"(src|href)=\"(https?:)?//", page) and "<link" not in page
+
+
+def test_kl_divergence_closed_form():
+    zero = tf.zeros([1, 2])
+    # KL(N(1, 1) || N(0, 1)) = 1/2 per dimension; KL(N(0, e^2) || N(0, 1)) = (e^2 - 1 - 2) / 2.
+    assert density.kl_divergence(zero + 1.0, zero, zero, zero).numpy() == pytest.approx([1.0])
+    got = density.kl_divergence(zero[:, :1], zero[:, :1] + 2.0, zero[:, :1], zero[:, :1])
+    assert got.numpy() == pytest.approx([(np.exp(2.0) - 3.0) / 2.0], rel=1e-5)
+    assert density.view(tf.zeros([2, 30, 50, 3]), 16).shape == (2, 16, 16, 3)
+    with pytest.raises(ValueError, match="multiple"):
+        density.DensityVAE(view_size=20, filters=(8, 8, 8))
+
+
+def test_load_density_refuses_other_files(models):
+    with pytest.raises(ValueError, match="not a density VAE"):
+        density.load_density(models["unet"])
+    with pytest.raises(FileNotFoundError):
+        density.load_density("missing_vae.keras")
+
+
+class _Fake:
+    """A stand-in colorizer returning a fixed colour, at a chosen size."""
+
+    def __init__(self, scale=1):
+        self.scale = scale
+
+    def predict_on_batch(self, gray):
+        n, h, w, _ = gray.shape
+        return np.broadcast_to([0.7, 0.4, 0.3], (n, h * self.scale, w * self.scale, 3))
+
+
+def test_outputs_keep_the_input_luminance():
+    gray = tf.random.uniform([2, 8, 8, 1], 0.3, 0.6, seed=1)
+    rgb = evaluate.colorize_gray(_Fake(), "fake", gray)
+    np.testing.assert_allclose(color.luminance(rgb), gray, atol=1e-5)
+    assert np.std(rgb.numpy(), axis=-1).mean() > 0.01  # the colour is kept
+
+
+def test_turing_pairs_use_each_photo_once_per_model():
+    kept = [evaluate.Kept(i, f"p{i}", None, {"a": i, "b": -i}, {}) for i in range(3)]
+    pairs = evaluate.turing_pairs(kept, ["a", "b"], 6)
+    assert sorted((name, model) for name, model, _, _ in pairs) == sorted(
+        (f"p{i}", m) for i in range(3) for m in "ab")
+    assert [model for _, model, _, _ in evaluate.turing_pairs(kept, ["a", "b"], 3)] == [
+        "a", "b", "a"]
+    first = turing.make_trials([(n, m, np.zeros((2, 2, 3)), np.ones((2, 2, 3)))
+                                for n, m, _, _ in pairs], seed=5)
+    again = turing.make_trials([(n, m, np.zeros((2, 2, 3)), np.ones((2, 2, 3)))
+                                for n, m, _, _ in pairs], seed=5)
+    assert first == again  # the seed fixes order and sides
+    real_uri = turing.png_data_uri(np.zeros((2, 2, 3)))
+    assert all(t[t["real"]] == real_uri for t in first)
+
+
+def test_skips_undecodable_files_and_takes_mixed_sizes(models, tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name, (w, h) in {"a.png": (40, 30), "b.jpg": (20, 50), "c.png": (64, 64)}.items():
+        Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(folder / name)
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
+    out = tmp_path / "out"
+    evaluate.main(["--models", models["unet"], "--data", str(folder), "--split", "all",
+                   "--out", str(out), "--image-size", "16", "--quiet"])
+    rows = _rows(out)
+    assert sorted({r["image"] for r in rows}) == ["a.png", "b.jpg", "c.png"]
+    assert len(rows) == 2 * 3
+    skipped = (out / "summary.md").read_text().split("## Skipped files")[1]
+    assert "- broken.jpg: cannot be decoded" in skipped
+
+
+def test_full_resolution_runs_each_photo_at_its_size(models, tmp_path):
+    out = tmp_path / "out"
+    evaluate.main(["--models", models["unet"], "--full-resolution", "--limit", "2",
+                   "--out", str(out), "--sheet-images", "1", "--quiet"])
+    rows = _rows(out)
+    assert len(rows) == 2 * 2
+    summary = (out / "summary.md").read_text()
+    assert "each photo at its own size" in summary
+    assert [p.name for p in out.glob("sheet_*.png")] == ["sheet_001.png"]
+
+
+def test_tfds_source_names_photos_by_split_and_index(models, tmp_path):
+    tfds = pytest.importorskip("tensorflow_datasets")
+    out = tmp_path / "out"
+    with tfds.testing.mock_data(num_examples=3):
+        evaluate.main(["--models", models["unet"], "--data", "tfds:tf_flowers", "--out", str(out),
+                       "--image-size", "16", "--sheet-images", "0", "--quiet"])
+    rows = _rows(out)
+    assert [r["image"] for r in rows if r["model"] == "unet_tiny"] == [
+        f"tfds:tf_flowers:val:{i}" for i in range(len(rows) // 2)]
+    assert rows and not list(out.glob("sheet_*.png"))
+
+
+def _fails(argv, capsys, message):
+    """Run the command in-process; it must exit 2 with one line naming the problem."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli.run(evaluate.main, argv)
+    assert exit_info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines
+
+
+@pytest.mark.parametrize("model, message", [
+    ("missing.keras", "No such model file"),
+    ("foreign", "Not a colorkeras network"),
+    ("garbage", "cannot load model"),
+    ("no-such-name", "Unknown model"),
+])
+def test_bad_models_give_one_line(models, tmp_path, capsys, model, message):
+    out = tmp_path / "out"
+    _fails(["--models", models.get(model, model), "--out", str(out), *TINY], capsys, message)
+    assert not out.exists()  # nothing is written before every input proved valid
+
+
+def test_bad_data_and_options_give_one_line(models, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for split in ("val", "all"):
+        _fails(["--models", models["unet"], "--data", str(empty), "--split", split,
+                "--out", str(tmp_path / "o")], capsys, "No ")
+    _fails(["--models", models["unet"], "--turing", "9", "--out", str(tmp_path / "o"), *TINY],
+           capsys, "more pairs")
+    _fails(["--models", "--turing", "1", *TINY], capsys, "needs at least one model")
+    _fails(["--fit-density", "--density", "x.keras", *TINY], capsys, "not allowed with")
+    _fails(["--fit-density", "--density-size", "20", "--out", str(tmp_path / "o"), *TINY],
+           capsys, "multiple of")
+    _fails(["--models", "--density", "missing_vae.keras", "--out", str(tmp_path / "o"), *TINY],
+           capsys, "Density model not found")
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "keep.txt").write_text("x")
+    _fails(["--models", models["unet"], "--out", str(busy), *TINY], capsys, "--overwrite")
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_colorizer_that_changes_the_size_gives_one_line(monkeypatch, models, tmp_path, capsys):
+    from colorkeras import inference
+
+    monkeypatch.setattr(inference, "load", lambda path: _Fake(scale=2))
+    _fails(["--models", models["unet"], "--out", str(tmp_path / "o"), *TINY], capsys,
+           "must return RGB of its input's size")
+
+
+def test_command_line_reports_a_missing_model_in_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "colorkeras.evaluate", "--models", "missing.keras",
+         "--out", str(tmp_path / "o")],
+        capture_output=True, text=True, timeout=120, cwd=REPO,
+    )
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    # TensorFlow's own start-up lines may precede it; ours is exactly one.
+    ours = [line for line in lines if line.startswith("error:")]
+    assert ours == [lines[-1]] and "missing.keras" in ours[0]
+    assert "Traceback" not in result.stderr
