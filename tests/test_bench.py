@@ -1,0 +1,50 @@
+"""The benchmark command runs end to end and reports every field (no speed asserted)."""
+
+import json
+
+from colorkeras import bench
+
+TRAINING_FIELDS = {
+    "model", "parameters", "forward_gflops_per_image", "f32_images_per_second",
+    "bf16_images_per_second", "f32_gflops", "bf16_gflops", "f32_fraction_of_peak",
+    "bf16_fraction_of_peak", "f32_step_seconds", "bf16_step_seconds", "bf16_speedup",
+}
+INFERENCE_FIELDS = {
+    "size", "pixels", "mode", "in_process_seconds", "saved_model_seconds",
+    "in_process_peak_gb", "saved_model_peak_gb", "saved_model_over_in_process",
+}
+
+
+def test_quick_bench_writes_every_field(tmp_path):
+    out = tmp_path / "bench.json"
+    bench.main([
+        "--quick", "--json", str(out), "--train-size", "32", "--batch-size", "2",
+        "--train-steps", "1", "--repeats", "1", "--inference-sizes", "256x256",
+        "--hparam", "base_filters=4", "--hparam", "depth=1",
+    ])
+    report = json.loads(out.read_text())
+    assert {"cpu", "versions", "settings", "training", "pipeline", "inference",
+            "wall_seconds"} <= set(report)
+    assert report["cpu"]["float32_gflops"] > 0 and "cores" in report["cpu"]["derivation"]
+    assert [row["model"] for row in report["training"]] == ["unet", "pix2pix"]
+    for row in report["training"]:
+        assert TRAINING_FIELDS <= set(row)
+        assert row["f32_images_per_second"] > 0 and row["forward_gflops_per_image"] > 0
+        assert {"median", "min", "max", "n"} <= set(row["bf16_speedup"])
+    assert len(report["pipeline"]) == 2
+    for row in report["pipeline"]:
+        assert row["images_per_second"] > 0 and set(row["over_consumption"]) == {"unet", "pix2pix"}
+    assert [row["mode"] for row in report["inference"]] == ["render256", "render512"]
+    for row in report["inference"]:
+        assert INFERENCE_FIELDS <= set(row)
+
+
+def test_forward_flops_counts_convolutions():
+    import keras
+
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(4, 3, padding="same")(inputs)
+    outputs = keras.layers.Conv2DTranspose(2, 2, strides=2)(x)
+    model = keras.Model(inputs, outputs)
+    expected = 2 * 8 * 8 * 9 * 1 * 4 + 2 * 8 * 8 * 4 * 4 * 2
+    assert bench.forward_flops(model) == expected
