@@ -136,7 +136,8 @@ def folder_split_files(folder, split, val_fraction=0.1):
     return paths
 
 
-def _decode_file(path):
+def decode_file(path):
+    """Decode one JPEG, PNG, BMP or GIF file to uint8 RGB (first frame)."""
     raw = tf.io.read_file(path)
     image = tf.io.decode_image(raw, channels=3, expand_animations=False)
     return tf.ensure_shape(image, [None, None, 3])
@@ -157,7 +158,7 @@ def load_photos(source, split, val_fraction=0.1):
         return ds.map(lambda ex: _ensure_rgb(ex["image"])), count
     paths = folder_split_files(source.location, split, val_fraction)
     ds = tf.data.Dataset.from_tensor_slices(paths)
-    ds = ds.map(_decode_file, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(decode_file, num_parallel_calls=tf.data.AUTOTUNE)
     # Pillow accepted these files; a TF decoder that still fails is skipped.
     return ds.ignore_errors(log_warning=True), len(paths)
 
@@ -268,7 +269,7 @@ def make_dataset(
         options.deterministic = seed is not None
         photos = photos.with_options(options)
     else:
-        crop = _center_crop_fn(image_size)
+        crop = center_crop_fn(image_size)
     photos = photos.map(crop, num_parallel_calls=tf.data.AUTOTUNE)
     batches = photos.batch(batch_size, drop_remainder=training)
     batches = batches.map(
@@ -287,7 +288,8 @@ def _random_crop_fn(crop_size, seed):
     return crop
 
 
-def _center_crop_fn(size):
+def center_crop_fn(size):
+    """The validation crop: the centre `size` square of a resized photo."""
     def crop(image):
         return tf.image.resize_with_crop_or_pad(image, size, size)
 

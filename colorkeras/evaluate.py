@@ -156,11 +156,11 @@ def load_photos(data_arg, split, image_size, full_resolution=False, limit=None):
         skipped = [(os.path.relpath(p, source.location), why) for p, why in skipped]
         count = len(paths)
         dataset = tf.data.Dataset.from_tensor_slices(paths).map(
-            lambda name: (name, data._decode_file(tf.strings.join([source.location, name], "/"))))
+            lambda name: (name, data.decode_file(tf.strings.join([source.location, name], "/"))))
         # Pillow accepted these; a file TensorFlow still cannot decode is skipped.
         dataset = dataset.ignore_errors()
     if not full_resolution:
-        crop = data._center_crop_fn(image_size)
+        crop = data.center_crop_fn(image_size)
         dataset = dataset.map(
             lambda name, image: (name, crop(data.resize_shorter_side(image, image_size))),
             num_parallel_calls=tf.data.AUTOTUNE)

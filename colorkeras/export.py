@@ -47,18 +47,23 @@ def next_version(base):
     return int(versions[-1].name) + 1 if versions else 1
 
 
-def build_archive(model, render_size=256):
-    """A `keras.export.ExportArchive` with the two serving signatures."""
-    import keras
+def build_module(model, render_size=256):
+    """A `tf.Module` holding the colorizer and the two serving signatures.
+
+    A plain module rather than `keras.export.ExportArchive`: in Keras 3.15 the
+    archive writes every variable twice (its ``variables`` and its
+    ``_all_variables`` lists), doubling each export on disk.
+    """
     import tensorflow as tf
 
     from colorkeras import inference
 
     render_size = inference.check_render_size(render_size)
     colorizer = inference.load(model)
-    archive = keras.export.ExportArchive()
-    archive.track(colorizer)
+    module = tf.Module()
+    module.colorizer = colorizer
 
+    @tf.function(input_signature=[inference.IMAGES_SPEC])
     def colorize_images(images):
         return {"colorized": inference.colorize_batch(colorizer, images, render_size)}
 
@@ -69,17 +74,15 @@ def build_archive(model, render_size=256):
         # only about a third larger (12 MP: 1.1 s against 5.3 s on 2 cores).
         return tf.io.encode_png(rgb, compression=1)
 
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
     def colorize_encoded(image_bytes):
         pngs = tf.map_fn(colorize_one_file, image_bytes, fn_output_signature=tf.string)
         return {"colorized_bytes": pngs}
 
-    archive.add_endpoint("serving_default", colorize_images, [inference.IMAGES_SPEC])
-    archive.add_endpoint(
-        "colorize_encoded",
-        colorize_encoded,
-        [tf.TensorSpec([None], tf.string, name="image_bytes")],
-    )
-    return archive
+    module.colorize_images = colorize_images
+    module.colorize_encoded = colorize_encoded
+    signatures = {"serving_default": colorize_images, "colorize_encoded": colorize_encoded}
+    return module, signatures
 
 
 def export(model, out, version=None, render_size=256, overwrite=False):
@@ -100,12 +103,14 @@ def export(model, out, version=None, render_size=256, overwrite=False):
     target = out / str(version)
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} exists; pass --overwrite or another --version")
-    archive = build_archive(model, render_size)
+    import tensorflow as tf
+
+    module, signatures = build_module(model, render_size)
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / f".{version}.partial"  # not a number: TF Serving ignores it
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        archive.write_out(str(tmp), verbose=False)
+        tf.saved_model.save(module, str(tmp), signatures=signatures)
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
