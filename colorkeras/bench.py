@@ -12,7 +12,8 @@ What it measures:
   pass) on the embedded sample and on a folder, against what the U-Net and
   Pix2Pix consume while training at 128x128, batch 16;
 - training throughput of every architecture, float32 against mixed bfloat16,
-  with achieved GFLOP/s against this CPU's peak (see `cpu_peak`);
+  with achieved GFLOP/s against this CPU's peak (see `cpu_peak`), and what
+  each candidate speed-up (`LEVERS`) gives the U-Net;
 - inference time and peak memory per image at 256x256, 1 MP and 12 MP, with
   the network at render size 256 or 512 against the full resolution, in
   process and through the exported SavedModel.
@@ -185,8 +186,12 @@ def bench_pipeline(data, batch_size=16, batches=20, image_size=256, crop_size=12
 
 
 # ----------------------------------------------------------------- training
-def _trainer(name, policy, hparams, size, batch_size):
-    """A compiled trainer of ``name`` built under ``policy``, and its batch."""
+def _trainer(name, policy, hparams, size, batch_size, steps_per_execution=1, jit_compile=False):
+    """A callable running one call of ``name``'s train function under ``policy``.
+
+    The batch is a constant in memory, so this measures compute alone; one
+    call runs ``steps_per_execution`` steps.
+    """
     import keras
     import tensorflow as tf
 
@@ -194,8 +199,10 @@ def _trainer(name, policy, hparams, size, batch_size):
 
     keras.mixed_precision.set_global_policy(policy)
     try:
-        config = TrainConfig(model=name, color_space="yuv", hparams=dict(hparams))
+        config = TrainConfig(model=name, color_space="yuv", hparams=dict(hparams),
+                             steps_per_execution=steps_per_execution)
         trainer = build_trainer(config)
+        trainer.jit_compile = jit_compile
         gray = tf.random.uniform([batch_size, size, size, 1])
         target = tf.random.uniform([batch_size, size, size, 2], -0.3, 0.3)
         trainer.build_state(gray[:1])
@@ -248,6 +255,44 @@ def bench_training(names, steps, repeats, size=128, batch_size=16, hparams=None)
         row["bf16_speedup"] = ratio_summary(times["float32"], times["mixed_bfloat16"])
         rows.append(row)
         print(_training_line(row), flush=True)
+    return rows
+
+
+LEVERS = {
+    "float32 (baseline)": dict(policy="float32"),
+    "steps_per_execution=8": dict(policy="float32", steps_per_execution=8),
+    "XLA jit_compile": dict(policy="float32", jit_compile=True),
+    "mixed bfloat16": dict(policy="mixed_bfloat16"),
+    "bfloat16 + steps_per_execution=8": dict(policy="mixed_bfloat16", steps_per_execution=8),
+}
+
+
+def bench_levers(steps, repeats, size=128, batch_size=16, hparams=None, name="unet"):
+    """U-Net training speed of each candidate lever against the float32 baseline.
+
+    Each lever is timed over ``steps`` training steps per round, all levers
+    alternating round by round; speed-ups are per-round ratios to the baseline.
+    """
+    runs = {}
+    for lever, options in LEVERS.items():
+        spe = options.get("steps_per_execution", 1)
+        run = _trainer(name, options["policy"], hparams or {}, size, batch_size,
+                       spe, options.get("jit_compile", False))
+        run()  # trace and warm up outside the clock
+        calls = max(steps // spe, 1)
+        runs[lever] = (run, calls * spe, calls)
+    times = alternate({k: (lambda r=r, c=c: [r() for _ in range(c)])
+                       for k, (r, _, c) in runs.items()}, repeats)
+    per_step = {k: [t / runs[k][1] for t in v] for k, v in times.items()}
+    base = per_step["float32 (baseline)"]
+    rows = []
+    for lever, values in per_step.items():
+        row = {"lever": lever, "images_per_second": batch_size / statistics.median(values),
+               "speedup": ratio_summary(base, values)}
+        rows.append(row)
+        sp = row["speedup"]
+        print(f"  {lever:<34} {row['images_per_second']:6.1f} img/s  "
+              f"{sp['median']:.2f}x [{sp['min']:.2f}..{sp['max']:.2f}]", flush=True)
     return rows
 
 
@@ -477,6 +522,9 @@ def run_benchmarks(settings, overrides=None):
     print("Training throughput (images/s):", flush=True)
     report["training"] = bench_training(settings.models, settings.train_steps, settings.repeats,
                                         settings.train_size, settings.batch_size, hparams)
+    print("Training levers on the U-Net (speed-up over float32, same run):", flush=True)
+    report["levers"] = bench_levers(settings.train_steps, settings.repeats, settings.train_size,
+                                    settings.batch_size, _hparams_for(["unet"], overrides or {})["unet"])
     print("Data pipeline (images/s, cache warm):", flush=True)
     pipeline = [bench_pipeline("sample", settings.batch_size, settings.pipeline_batches,
                                crop_size=settings.train_size),
