@@ -490,7 +490,8 @@ def settings_from_args(args):
             values[field] = tuple(value) if isinstance(value, list) else value
     unknown = set(values.get("models", ())) - set(ARCHITECTURES)
     if unknown:
-        raise cli.UsageError(f"unknown model(s) {sorted(unknown)}; choose from {list(ARCHITECTURES)}")
+        raise cli.UsageError(
+            f"unknown model(s) {sorted(unknown)}; choose from {list(ARCHITECTURES)}")
     return BenchSettings(**values)
 
 
@@ -523,8 +524,9 @@ def run_benchmarks(settings, overrides=None):
     report["training"] = bench_training(settings.models, settings.train_steps, settings.repeats,
                                         settings.train_size, settings.batch_size, hparams)
     print("Training levers on the U-Net (speed-up over float32, same run):", flush=True)
+    unet_hparams = _hparams_for(["unet"], overrides or {})["unet"]
     report["levers"] = bench_levers(settings.train_steps, settings.repeats, settings.train_size,
-                                    settings.batch_size, _hparams_for(["unet"], overrides or {})["unet"])
+                                    settings.batch_size, unet_hparams)
     print("Data pipeline (images/s, cache warm):", flush=True)
     pipeline = [bench_pipeline("sample", settings.batch_size, settings.pipeline_batches,
                                crop_size=settings.train_size),

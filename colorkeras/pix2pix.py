@@ -123,6 +123,8 @@ class Pix2Pix(ColorizationTrainer):
         ]
 
     def build_state(self, gray):
+        if isinstance(gray, tf.TensorSpec):
+            gray = tf.zeros([1, *gray.shape[1:]], gray.dtype)
         super().build_state(gray)
         self.discriminate(gray, self.network(gray), training=False)
         self.d_optimizer.build(self.discriminator.trainable_variables)
@@ -191,7 +193,8 @@ def build_pix2pix(
             `build_model("pix2pix", depth=3)` reads like `build_model("unet", depth=3)`.
     """
     if generator == "pix2pix":
-        raise ValueError("A Pix2Pix generator cannot itself be pix2pix. Received: generator='pix2pix'")
+        raise ValueError(
+            "A Pix2Pix generator cannot itself be pix2pix. Received: generator='pix2pix'")
     g_hparams = {**(generator_hparams or {}), **hparams}
     net = build_model(generator, input_shape=input_shape, color_space=color_space, **g_hparams)
     disc = build_patchgan(

@@ -96,7 +96,8 @@ def build_parser():
     gan.add_argument("--generator", default=defaults.generator,
                      help="generator architecture (default: unet)")
     gan.add_argument("--lambda", dest="lambda_", type=cli.positive_float,
-                     default=defaults.lambda_, help="weight of the reconstruction loss (default 100)")
+                     default=defaults.lambda_,
+                     help="weight of the reconstruction loss (default 100)")
     gan.add_argument("--gan-loss", default=defaults.gan_loss, choices=("lsgan", "bce"),
                      help="adversarial loss (default: lsgan)")
     gan.add_argument("--d-learning-rate", type=cli.positive_float,
@@ -224,27 +225,29 @@ def build_trainer(config):
     return trainer
 
 
+def make_pipelines(config):
+    """The training and validation pipelines ``config`` asks for."""
+    from colorkeras.data import make_dataset
+
+    kwargs = dict(
+        data=config.data, color_space=config.color_space, image_size=config.image_size,
+        crop_size=config.crop_size, batch_size=config.batch_size, seed=config.seed,
+    )
+    return make_dataset(split="train", **kwargs), make_dataset(split="val", **kwargs)
+
+
 def train(config):
     """Run (or resume) one training run; return the final history dict."""
     import keras
-    import tensorflow as tf
-
-    from colorkeras.data import make_dataset
 
     check_resumable(config)
     keras.utils.set_random_seed(config.seed)
     if config.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
-        kwargs = dict(
-            data=config.data, color_space=config.color_space, image_size=config.image_size,
-            crop_size=config.crop_size, batch_size=config.batch_size, seed=config.seed,
-        )
-        train_data = make_dataset(split="train", **kwargs)
-        val_data = make_dataset(split="val", **kwargs)
+        train_data, val_data = make_pipelines(config)
         trainer = build_trainer(config)
-        gray_spec = train_data.dataset.element_spec[0]
-        trainer.build_state(tf.zeros([1, *gray_spec.shape[1:]], gray_spec.dtype))
+        trainer.build_state(train_data.dataset.element_spec[0])
         # Only now that every setting proved valid is anything written.
         os.makedirs(config.out, exist_ok=True)
         record = dataclasses.asdict(config)

@@ -50,8 +50,11 @@ class ColorizationTrainer(keras.Model):
         """Create every variable, optimizer slots included, before ``fit``.
 
         BackupAndRestore can only restore into variables that exist, so a
-        resumed run must have them before its first step.
+        resumed run must have them before its first step. ``gray`` is a batch,
+        or the `tf.TensorSpec` of a dataset's gray input.
         """
+        if isinstance(gray, tf.TensorSpec):
+            gray = tf.zeros([1, *gray.shape[1:]], gray.dtype)
         self(gray)
         self.optimizer.build(self.network.trainable_variables)
 

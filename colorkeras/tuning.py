@@ -100,17 +100,11 @@ class Pipelines:
         self._made = {}
 
     def get(self, color_space, batch_size):
-        from colorkeras.data import make_dataset
-
         key = (color_space, batch_size)
         if key not in self._made:
-            kwargs = dict(
-                data=self.base.data, color_space=color_space,
-                image_size=self.base.image_size, crop_size=self.base.crop_size,
-                batch_size=batch_size, seed=self.base.seed,
-            )
-            self._made[key] = (make_dataset(split="train", **kwargs),
-                               make_dataset(split="val", **kwargs))
+            config = dataclasses.replace(self.base, color_space=color_space,
+                                         batch_size=batch_size)
+            self._made[key] = train.make_pipelines(config)
         return self._made[key]
 
 
@@ -192,13 +186,10 @@ class ColorizationHyperModel(keras_tuner.HyperModel):
 
     def fit(self, hp, model, *args, run_dir, callbacks=(), verbose="auto", **kwargs):
         """Train like `train.train` in ``run_dir``; return the best epoch's metrics."""
-        import tensorflow as tf
-
         config = self.config(hp, out=run_dir)
         train_data, val_data = self.pipelines.get(config.color_space, config.batch_size)
-        gray = train_data.dataset.element_spec[0]
         with model.distribute_strategy.scope():
-            model.build_state(tf.zeros([1, *gray.shape[1:]], gray.dtype))
+            model.build_state(train_data.dataset.element_spec[0])
         history_path = os.path.join(run_dir, "history.csv")
         backup = os.path.join(run_dir, "backup")
         if not os.path.isdir(backup) and os.path.exists(history_path):
