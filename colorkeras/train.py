@@ -140,8 +140,12 @@ def check_resumable(config):
 
 
 def write_json(path, payload):
-    """Write atomically, so an interruption never leaves half a file."""
-    tmp = f"{path}.tmp"
+    """Write atomically, so an interruption never leaves half a file.
+
+    The temporary name is per process: a tuning chief and its workers may
+    write the same file at once.
+    """
+    tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w") as f:
         json.dump(payload, f, indent=2, default=str)
     os.replace(tmp, path)
