@@ -68,8 +68,10 @@ def build_parser():
     defaults = TrainConfig()
     parser.add_argument("--model", default=defaults.model, choices=list_models(),
                         help="architecture (default: unet)")
-    parser.add_argument("--loss", default=defaults.loss, choices=LOSSES,
-                        help="pixel loss on the target (default: mae)")
+    parser.add_argument("--loss", default=defaults.loss, choices=(*LOSSES, "classification"),
+                        help="pixel loss on the target (default: mae), or 'classification': "
+                        "rebalanced cross-entropy over a*b* bins, decoded by annealed mean "
+                        "(Zhang et al. 2016; needs --color-space lab)")
     parser.add_argument("--color-space", default=defaults.color_space, choices=COLOR_SPACES,
                         help="what the network predicts: rgb, or lab / yuv chroma (default: yuv)")
     cli.add_data_args(parser)
@@ -119,7 +121,20 @@ def config_from_args(args):
     values["out"] = args.out or os.path.join("runs", args.model)
     values["verbose"] = 2 if args.quiet else "auto"
     values["time_limit"] = args.time_limit or 0.0
-    return TrainConfig(**values)
+    config = TrainConfig(**values)
+    check_config(config)
+    return config
+
+
+def check_config(config):
+    """Refuse combinations that would only fail after minutes of set-up."""
+    if config.loss == "classification":
+        if config.color_space != "lab":
+            raise cli.UsageError("--loss classification predicts a*b* bins: "
+                                 "use --color-space lab")
+        if config.model == "pix2pix":
+            raise cli.UsageError("--loss classification is for the regression models; "
+                                 "Pix2Pix takes mae, mse or huber")
 
 
 def check_resumable(config):
@@ -193,8 +208,12 @@ def make_callbacks(config, monitor="val_psnr", mode="max"):
     ]
 
 
-def build_trainer(config):
-    """The compiled training model for ``config`` (regression or Pix2Pix)."""
+def build_trainer(config, class_weights=None):
+    """The compiled training model for ``config`` (regression or Pix2Pix).
+
+    ``class_weights`` are the per-bin weights of the classification loss
+    (see `class_weights_for`); ``None`` weights every bin equally.
+    """
     import keras
 
     from colorkeras.models import build_model
@@ -220,10 +239,16 @@ def build_trainer(config):
     from colorkeras.trainer import ColorizationTrainer
 
     network = build_model(config.model, color_space=config.color_space, **config.hparams)
+    loss = config.loss
+    if loss == "classification":
+        from colorkeras import ab_classes
+
+        network = ab_classes.with_classification_head(network)
+        loss = ab_classes.ABClassificationLoss(class_weights)
     trainer = ColorizationTrainer(network)
     trainer.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
-        loss=config.loss,
+        loss=loss,
         steps_per_execution=config.steps_per_execution,
     )
     return trainer
@@ -240,20 +265,48 @@ def make_pipelines(config):
     return make_dataset(split="train", **kwargs), make_dataset(split="val", **kwargs)
 
 
+PRIOR_BATCHES = 50
+
+
+def class_weights_for(config, dataset):
+    """Rebalancing weights of the classification loss, kept in the run folder.
+
+    Estimated once from ``PRIOR_BATCHES`` training batches and written to
+    ``ab_prior.json``, so a resumed run uses the very same weights.
+    """
+    from colorkeras import ab_classes
+
+    path = os.path.join(config.out, "ab_prior.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            prior = json.load(f)["prior"]
+    else:
+        print(f"Estimating the a*b* prior from {PRIOR_BATCHES} training batches...", flush=True)
+        targets = (target for _, target in dataset.take(PRIOR_BATCHES))
+        prior = ab_classes.estimate_prior(targets).tolist()
+    return prior, ab_classes.rebalancing_weights(prior)
+
+
 def train(config):
     """Run (or resume) one training run; return the final history dict."""
     import keras
 
+    check_config(config)
     check_resumable(config)
     keras.utils.set_random_seed(config.seed)
     if config.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
         train_data, val_data = make_pipelines(config)
-        trainer = build_trainer(config)
+        prior = class_weights = None
+        if config.loss == "classification":
+            prior, class_weights = class_weights_for(config, train_data.dataset)
+        trainer = build_trainer(config, class_weights)
         trainer.build_state(train_data.dataset.element_spec[0])
         # Only now that every setting proved valid is anything written.
         os.makedirs(config.out, exist_ok=True)
+        if prior is not None:
+            write_json(os.path.join(config.out, "ab_prior.json"), {"prior": prior})
         record = dataclasses.asdict(config)
         record.update(
             train_images=train_data.num_images,

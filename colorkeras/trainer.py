@@ -12,7 +12,7 @@ what gets saved and shipped.
 import keras
 import tensorflow as tf
 
-from colorkeras import color, losses, metrics
+from colorkeras import ab_classes, color, losses, metrics
 from colorkeras.models import color_space_of
 
 
@@ -34,6 +34,8 @@ class ColorizationTrainer(keras.Model):
         super().__init__(**kwargs)
         self.network = network
         self.color_space = color_space_of(network)
+        # A classification network's loss is taken on its bin logits.
+        self.logits_view = ab_classes.logits_and_output(network)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.rgb_mae_tracker = keras.metrics.Mean(name="mae")
         self.psnr_tracker = keras.metrics.Mean(name="psnr")
@@ -45,6 +47,13 @@ class ColorizationTrainer(keras.Model):
 
     def call(self, gray, training=False):
         return self.network(gray, training=training)
+
+    def forward(self, gray, training=False):
+        """``(what the loss sees, the chroma prediction)`` for a batch."""
+        if self.logits_view is None:
+            prediction = self.network(gray, training=training)
+            return prediction, prediction
+        return self.logits_view(gray, training=training)
 
     def build_state(self, gray):
         """Create every variable, optimizer slots included, before ``fit``.
@@ -79,8 +88,8 @@ class ColorizationTrainer(keras.Model):
     def train_step(self, data):
         gray, target, _ = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
-            prediction = self.network(gray, training=True)
-            loss = self.reconstruction_loss(target, prediction)
+            loss_input, prediction = self.forward(gray, training=True)
+            loss = self.reconstruction_loss(target, loss_input)
             if self.network.losses:
                 loss += tf.add_n(self.network.losses)
             scaled_loss = self.optimizer.scale_loss(loss)
@@ -93,7 +102,7 @@ class ColorizationTrainer(keras.Model):
 
     def test_step(self, data):
         gray, target, _ = keras.utils.unpack_x_y_sample_weight(data)
-        prediction = self.network(gray, training=False)
-        self.loss_tracker.update_state(self.reconstruction_loss(target, prediction))
+        loss_input, prediction = self.forward(gray, training=False)
+        self.loss_tracker.update_state(self.reconstruction_loss(target, loss_input))
         self.track_rgb(gray, target, prediction)
         return self.results()

@@ -62,6 +62,22 @@ def test_time_limit_stops_after_the_epoch_that_passes_it(tmp_path):
     assert len(rows) == 1 and float(rows[0]["elapsed_seconds"]) > 0
 
 
+def test_classification_run_keeps_its_prior_and_ships_a_chroma_network(tmp_path):
+    out = tmp_path / "run"
+    args = ["--model", "unet", "--hparam", "depth=1", "--hparam", "base_filters=4",
+            "--loss", "classification", "--color-space", "lab", "--out", str(out), *TINY]
+    train.main(["--epochs", "1", *args])
+    prior = json.loads((out / "ab_prior.json").read_text())["prior"]
+    assert abs(sum(prior) - 1) < 1e-6
+    train.main(["--epochs", "2", *args])  # the resumed session reuses the prior
+    assert json.loads((out / "ab_prior.json").read_text())["prior"] == prior
+    assert len(_history_rows(out)) == 2
+    model = keras.models.load_model(out / "model.keras", safe_mode=True)
+    assert model.layers[-1].name == "lab_output"
+    prediction = model.predict(np.zeros([1, 16, 24, 1], np.float32), verbose=0)
+    assert prediction.shape == (1, 16, 24, 2)
+
+
 def test_other_settings_in_same_folder_are_refused(tmp_path):
     out = tmp_path / "run"
     train.main(["--model", "dcnn", "--hparam", "depth=1", "--epochs", "1",
@@ -79,6 +95,9 @@ def test_other_settings_in_same_folder_are_refused(tmp_path):
         (["--crop-size", "300"], "crop_size"),
         (["--image-size", "0"], "must be positive"),
         (["--hparam", "depth=0"], "depth"),
+        (["--loss", "classification", "--color-space", "yuv"], "--color-space lab"),
+        (["--loss", "classification", "--color-space", "lab", "--model", "pix2pix"],
+         "regression models"),
     ],
 )
 def test_bad_arguments_exit_nonzero_with_one_line(tmp_path, args, message):

@@ -15,6 +15,7 @@ import math
 import keras
 from keras import layers
 
+from colorkeras import ab_classes  # noqa: F401  (registers AnnealedMean for loading)
 from colorkeras.color import COLOR_SPACES
 from colorkeras.models.cae import build_cae
 from colorkeras.models.dcnn import build_dcnn
