@@ -274,3 +274,35 @@ def test_patchgan_receptive_field():
         patchgan_receptive_field(0)
     with pytest.raises(ValueError, match="at least 24 pixels"):
         build_patchgan(input_shape=(16, 16, 1), num_layers=3)
+
+
+def test_fused_batch_norm_matches_the_keras_layer_and_swaps_weights():
+    from colorkeras.models.batch_norm import FusedBatchNormalization
+
+    x = tf.random.stateless_normal([4, 8, 8, 6], seed=[1, 2]) * 3 + 1
+    reference, fused = keras.layers.BatchNormalization(), FusedBatchNormalization()
+    reference.build(x.shape)
+    fused.build(x.shape)
+    np.testing.assert_allclose(fused(x, training=True), reference(x, training=True), atol=1e-4)
+    # Both track the moving statistics (unbiased against biased variance).
+    np.testing.assert_allclose(fused.moving_mean, reference.moving_mean, atol=1e-5)
+    np.testing.assert_allclose(fused.moving_variance, reference.moving_variance, rtol=0.02)
+    fused.set_weights(reference.get_weights())
+    np.testing.assert_allclose(fused(x), reference(x), atol=1e-4)
+
+
+def test_fused_batch_norm_runs_under_bfloat16_and_saves(tmp_path):
+    from colorkeras.models.batch_norm import FusedBatchNormalization
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        network = build_model("unet", color_space="lab", depth=1, base_filters=4)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert any(isinstance(layer, FusedBatchNormalization) for layer in network.layers)
+    gray = np.random.default_rng(0).uniform(0, 1, [2, 8, 8, 1]).astype("float32")
+    assert network(gray, training=True).dtype == "float32"
+    network.save(tmp_path / "net.keras")
+    loaded = keras.models.load_model(tmp_path / "net.keras", safe_mode=True)
+    np.testing.assert_allclose(loaded.predict(gray, verbose=0), network.predict(gray, verbose=0),
+                               atol=1e-6)

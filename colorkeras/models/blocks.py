@@ -13,6 +13,7 @@ import keras
 from keras import layers
 
 from colorkeras.color import output_activation, output_channels
+from colorkeras.models.batch_norm import FusedBatchNormalization
 
 UPSAMPLING_MODES = ("transpose", "nearest", "bilinear")
 DOWNSAMPLING_MODES = ("max", "avg", "strided")
@@ -141,7 +142,7 @@ def check_input_shape(input_shape, multiple=1):
 
 def apply_bn_act(x, activation="relu", name=None):
     """Batch normalization then activation: the 'pre-activation' of v2 nets."""
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = FusedBatchNormalization(name=f"{name}_bn")(x)
     return layers.Activation(activation, name=f"{name}_act")(x)
 
 

@@ -49,7 +49,7 @@ def apply_patch_conv(x, filters, strides, norm, name):
         name=f"{name}_conv",
     )(x)
     if norm == "batch":
-        x = layers.BatchNormalization(name=f"{name}_bn")(x)
+        x = blocks.FusedBatchNormalization(name=f"{name}_bn")(x)
     elif norm == "instance":
         x = layers.GroupNormalization(groups=-1, name=f"{name}_in")(x)
     return layers.LeakyReLU(LEAKY_SLOPE, name=f"{name}_act")(x)

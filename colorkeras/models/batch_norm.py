@@ -1,0 +1,64 @@
+"""Batch normalization as one fused kernel on TensorFlow.
+
+Keras 3's `BatchNormalization` computes the moments and the normalization as
+separate element-wise ops, with casts around them under a bfloat16 policy.
+On a CPU each of those is a pass over the whole activation tensor, and
+colorization networks normalize full-resolution maps after every conv. The
+fused kernel (oneDNN's batch norm on x86) does it in one pass, forward and
+backward. The weights are the same four, so a network saved with either
+layer loads into the other; on other backends, and for shapes the kernel
+does not take, this falls back to the Keras layer.
+"""
+
+import keras
+from keras import layers
+
+
+@keras.saving.register_keras_serializable(package="colorkeras")
+class FusedBatchNormalization(layers.BatchNormalization):
+    """`keras.layers.BatchNormalization` that runs the fused kernel on TF.
+
+    Same arguments and weights as the Keras layer. The moving variance it
+    tracks is the unbiased batch variance (the kernel's), where Keras tracks
+    the biased one: a relative difference of 1/(batch x height x width).
+    """
+
+    def _can_fuse(self, inputs, mask):
+        return (
+            keras.backend.backend() == "tensorflow"
+            and mask is None
+            and not self.renorm
+            and not self.synchronized
+            and len(inputs.shape) == 4
+            and self.axis in (-1, 3)
+        )
+
+    def call(self, inputs, training=None, mask=None):
+        if not self._can_fuse(inputs, mask):
+            return super().call(inputs, training=training, mask=mask)
+        import tensorflow as tf
+
+        x = inputs
+        if x.dtype not in (tf.float32, tf.bfloat16, tf.float16):
+            x = tf.cast(x, tf.float32)
+        channels = x.shape[-1]
+        scale = self.gamma if self.scale else tf.ones([channels], tf.float32)
+        offset = self.beta if self.center else tf.zeros([channels], tf.float32)
+        scale = tf.cast(scale, tf.float32)
+        offset = tf.cast(offset, tf.float32)
+        moving_mean = tf.cast(self.moving_mean, tf.float32)
+        moving_variance = tf.cast(self.moving_variance, tf.float32)
+        if training and self.trainable:
+            y, new_mean, new_variance = tf.compat.v1.nn.fused_batch_norm(
+                x, scale, offset, mean=moving_mean, variance=moving_variance,
+                epsilon=self.epsilon, data_format="NHWC", is_training=True,
+                exponential_avg_factor=1.0 - self.momentum,
+            )
+            self.moving_mean.assign(new_mean)
+            self.moving_variance.assign(new_variance)
+        else:
+            y, _, _ = tf.compat.v1.nn.fused_batch_norm(
+                x, scale, offset, mean=moving_mean, variance=moving_variance,
+                epsilon=self.epsilon, data_format="NHWC", is_training=False,
+            )
+        return tf.cast(y, self.compute_dtype)
