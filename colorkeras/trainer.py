@@ -21,6 +21,9 @@ class ColorizationTrainer(keras.Model):
 
     Args:
         network: a colorkeras Functional network (gray -> target).
+        rgb_metrics_in_training: also report RGB MAE and PSNR of the training
+            batches. Rebuilding RGB costs time in every step; validation
+            reports them either way.
 
     Example:
 
@@ -30,9 +33,10 @@ class ColorizationTrainer(keras.Model):
     >>> trainer.fit(pipeline.dataset, steps_per_epoch=10)  # doctest: +SKIP
     """
 
-    def __init__(self, network, **kwargs):
+    def __init__(self, network, rgb_metrics_in_training=True, **kwargs):
         super().__init__(**kwargs)
         self.network = network
+        self.rgb_metrics_in_training = rgb_metrics_in_training
         self.color_space = color_space_of(network)
         # A classification network's loss is taken on its bin logits.
         self.logits_view = ab_classes.logits_and_output(network)
@@ -97,6 +101,8 @@ class ColorizationTrainer(keras.Model):
         gradients = tape.gradient(scaled_loss, variables)
         self.optimizer.apply_gradients(zip(gradients, variables))
         self.loss_tracker.update_state(loss)
+        if not self.rgb_metrics_in_training:
+            return {"loss": self.loss_tracker.result()}
         self.track_rgb(gray, target, prediction)
         return self.results()
 
