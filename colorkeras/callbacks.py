@@ -47,22 +47,29 @@ class SaveBestNetwork(keras.callbacks.Callback):
 class TrainingClock(keras.callbacks.Callback):
     """Log cumulative training time per epoch and stop past a time budget.
 
-    ``elapsed_seconds`` goes into the epoch logs (so into ``history.csv``),
-    counted across interrupted and resumed sessions from ``offset``. With
-    ``limit_seconds``, training stops after the first epoch that ends past it,
-    which lets runs be compared at equal wall time.
+    ``elapsed_seconds`` (wall) and ``cpu_seconds`` (this process's CPU time,
+    every thread) go into the epoch logs, so into ``history.csv``, counted
+    across interrupted and resumed sessions from ``offset`` and
+    ``cpu_offset``. CPU time tells how much compute a run really had when it
+    shared the machine. With ``limit_seconds``, training stops after the
+    first epoch that ends past it (wall time), which lets runs be compared at
+    equal wall time.
     """
 
-    def __init__(self, offset=0.0, limit_seconds=None):
+    def __init__(self, offset=0.0, limit_seconds=None, cpu_offset=0.0, log_cpu=True):
         super().__init__()
         self.offset = float(offset)
+        self.cpu_offset = float(cpu_offset)
+        self.log_cpu = log_cpu
         self.limit_seconds = limit_seconds
         self._started = None
+        self._cpu_started = None
 
     def on_train_begin(self, logs=None):
         import time
 
         self._started = time.monotonic()
+        self._cpu_started = time.process_time()
         if self.limit_seconds is not None and self.offset >= self.limit_seconds:
             self.model.stop_training = True
 
@@ -72,5 +79,8 @@ class TrainingClock(keras.callbacks.Callback):
         elapsed = self.offset + time.monotonic() - self._started
         if logs is not None:
             logs["elapsed_seconds"] = round(elapsed, 1)
+        if logs is not None and self.log_cpu:
+            cpu = self.cpu_offset + time.process_time() - self._cpu_started
+            logs["cpu_seconds"] = round(cpu, 1)
         if self.limit_seconds is not None and elapsed >= self.limit_seconds:
             self.model.stop_training = True

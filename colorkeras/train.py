@@ -190,9 +190,14 @@ def make_callbacks(config, monitor="val_psnr", mode="max"):
 
     history_path = os.path.join(config.out, "history.csv")
     elapsed = logged_values(history_path, "elapsed_seconds")
+    cpu = logged_values(history_path, "cpu_seconds")
     return [
         TrainingClock(
             offset=elapsed[-1] if elapsed else 0.0,
+            cpu_offset=cpu[-1] if cpu else 0.0,
+            # A history begun before CPU time was logged keeps its columns:
+            # CSVLogger appends rows under the header it found.
+            log_cpu=not os.path.exists(history_path) or bool(cpu),
             limit_seconds=config.time_limit * 60 if config.time_limit else None,
         ),
         keras.callbacks.BackupAndRestore(os.path.join(config.out, "backup"),

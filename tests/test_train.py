@@ -28,7 +28,8 @@ def test_train_writes_model_history_logs_and_config(tmp_path):
                 "--color-space", "lab", "--epochs", "1", "--out", str(out), *TINY])
     rows = _history_rows(out)
     assert len(rows) == 1
-    assert {"loss", "mae", "psnr", "val_loss", "val_mae", "val_psnr", "elapsed_seconds"} <= set(
+    assert {"loss", "mae", "psnr", "val_loss", "val_mae", "val_psnr", "elapsed_seconds",
+            "cpu_seconds"} <= set(
         rows[0])
     config = json.loads((out / "config.json").read_text())
     assert config["model"] == "dcnn" and config["hparams"] == {"depth": 2, "filters": 8}
