@@ -13,7 +13,8 @@ class SaveBestNetwork(keras.callbacks.Callback):
     a training wrapper (the loss, the discriminator, two optimizers), while
     what users load is the Functional network inside it. ``initial_best`` lets
     a resumed run keep the best value of its earlier epochs, so a worse epoch
-    after a restart does not replace a better saved model.
+    after a restart does not replace a better saved model. With
+    ``monitor=None`` it saves after every epoch (the latest network).
     """
 
     def __init__(self, path, monitor="val_psnr", mode="max", initial_best=None):
@@ -33,11 +34,12 @@ class SaveBestNetwork(keras.callbacks.Callback):
         return value > self.best if self.mode == "max" else value < self.best
 
     def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor)
-        value = None if value is None else float(value)
-        if not self._improved(value):
-            return
-        self.best = value
+        if self.monitor is not None:
+            value = (logs or {}).get(self.monitor)
+            value = None if value is None else float(value)
+            if not self._improved(value):
+                return
+            self.best = value
         network = getattr(self.model, "generator", None) or self.model.network
         tmp = self.path + ".tmp.keras"
         network.save(tmp)

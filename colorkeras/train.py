@@ -4,6 +4,7 @@ With no arguments it trains a small U-Net on the embedded sample photos and
 writes, under ``--out`` (default ``runs/unet``):
 
 - ``model.keras``: the network that scored best on validation PSNR;
+- ``last.keras``: the network after the last finished epoch;
 - ``history.csv``: losses and metrics per epoch;
 - ``logs/``: TensorBoard logs;
 - ``config.json``: every setting, so the run can be repeated;
@@ -208,6 +209,9 @@ def make_callbacks(config, monitor="val_psnr", mode="max"):
             mode=mode,
             initial_best=best_so_far(history_path, monitor, mode),
         ),
+        # PSNR favours cautious, grayish colours; a GAN's latest generator may
+        # be the better colorizer, so it is kept too (``last.keras``).
+        SaveBestNetwork(os.path.join(config.out, "last.keras"), monitor=None),
         keras.callbacks.CSVLogger(history_path, append=True),
         keras.callbacks.TensorBoard(os.path.join(config.out, "logs")),
     ]

@@ -35,6 +35,7 @@ def test_train_writes_model_history_logs_and_config(tmp_path):
     assert config["model"] == "dcnn" and config["hparams"] == {"depth": 2, "filters": 8}
     assert config["parameters"] > 0
     assert any((out / "logs").rglob("events.out.tfevents*"))
+    assert (out / "last.keras").exists()
     model = keras.models.load_model(out / "model.keras", safe_mode=True)
     prediction = model.predict(np.zeros([1, 24, 40, 1], np.float32), verbose=0)
     assert prediction.shape == (1, 24, 40, 2)  # lab chroma at any size
