@@ -5,9 +5,14 @@ separate element-wise ops, with casts around them under a bfloat16 policy.
 On a CPU each of those is a pass over the whole activation tensor, and
 colorization networks normalize full-resolution maps after every conv. The
 fused kernel (oneDNN's batch norm on x86) does it in one pass, forward and
-backward. The weights are the same four, so a network saved with either
-layer loads into the other; on other backends, and for shapes the kernel
-does not take, this falls back to the Keras layer.
+backward. On other backends, and for shapes the kernel does not take, it
+falls back to the Keras layer.
+
+The weights are the same four. A ``.keras`` file loads with the classes it
+was saved with, so older networks keep working. A weights-only file
+(``.weights.h5``, a BackupAndRestore checkpoint) names its groups after the
+layer class, so one written with the Keras layer does not load into this
+one; copy the weights with ``new.set_weights(old.get_weights())`` instead.
 """
 
 import keras
