@@ -185,6 +185,41 @@ def bench_pipeline(data, batch_size=16, batches=20, image_size=256, crop_size=12
             "images_per_second": batches * batch_size / seconds}
 
 
+PIPELINE_OPTIONS = {
+    "seeded, cached (training default)": dict(seed=0, cache=True),
+    "unseeded: deterministic=False": dict(seed=None, cache=True),
+    "no cache (decode every epoch)": dict(seed=0, cache=False),
+}
+
+
+def bench_pipeline_options(data, batch_size=16, batches=20, repeats=3, image_size=256,
+                           crop_size=128):
+    """The tf.data levers, alternating: images/s and ratio to the default."""
+    from colorkeras.data import make_dataset
+
+    iterators = {}
+    for name, options in PIPELINE_OPTIONS.items():
+        pipeline = make_dataset(data, "train", image_size=image_size, crop_size=crop_size,
+                                batch_size=batch_size, **options)
+        iterator = iter(pipeline.dataset)
+        for _ in range(max(pipeline.steps, 1) + 2):  # one pass fills a cache
+            next(iterator)
+        iterators[name] = iterator
+    times = alternate({name: (lambda it=it: [next(it) for _ in range(batches)])
+                       for name, it in iterators.items()}, repeats)
+    base = times["seeded, cached (training default)"]
+    rows = []
+    for name, values in times.items():
+        row = {"option": name,
+               "images_per_second": batches * batch_size / statistics.median(values),
+               "speedup": ratio_summary(base, values)}
+        rows.append(row)
+        sp = row["speedup"]
+        print(f"  {name:<36} {row['images_per_second']:7.0f} img/s  "
+              f"{sp['median']:.2f}x [{sp['min']:.2f}..{sp['max']:.2f}]", flush=True)
+    return rows
+
+
 # ----------------------------------------------------------------- training
 def _trainer(name, policy, hparams, size, batch_size, steps_per_execution=1, jit_compile=False,
              rgb_metrics_in_training=True):
@@ -261,42 +296,53 @@ def bench_training(names, steps, repeats, size=128, batch_size=16, hparams=None)
 
 
 LEVERS = {
-    "float32 (baseline)": dict(policy="float32"),
-    "steps_per_execution=8": dict(policy="float32", steps_per_execution=8),
-    "XLA jit_compile": dict(policy="float32", jit_compile=True),
-    "no RGB metrics in the step": dict(policy="float32", rgb_metrics_in_training=False),
-    "mixed bfloat16": dict(policy="mixed_bfloat16"),
-    "bfloat16 + steps_per_execution=8": dict(policy="mixed_bfloat16", steps_per_execution=8),
-    "bfloat16 + no RGB metrics": dict(policy="mixed_bfloat16", rgb_metrics_in_training=False),
+    "float32, Keras batch norm (before)": dict(policy="float32", fused_batch_norm=False),
+    "float32, fused batch norm": dict(policy="float32"),
+    "fused + steps_per_execution=8": dict(policy="float32", steps_per_execution=8),
+    "fused + XLA jit_compile": dict(policy="float32", jit_compile=True),
+    "fused + no RGB metrics in the step": dict(policy="float32", rgb_metrics_in_training=False),
+    "bfloat16, Keras batch norm": dict(policy="mixed_bfloat16", fused_batch_norm=False),
+    "bfloat16, fused batch norm (shipped)": dict(policy="mixed_bfloat16"),
+    "bfloat16, fused + steps_per_execution=8": dict(policy="mixed_bfloat16",
+                                                    steps_per_execution=8),
 }
+BASELINE_LEVER = "float32, Keras batch norm (before)"
 
 
 def bench_levers(steps, repeats, size=128, batch_size=16, hparams=None, name="unet"):
     """U-Net training speed of each candidate lever against the float32 baseline.
 
-    Each lever is timed over ``steps`` training steps per round, all levers
-    alternating round by round; speed-ups are per-round ratios to the baseline.
+    The baseline is the training step before any lever: float32 with Keras's
+    own batch norm. Each lever is timed over ``steps`` training steps per
+    round, all levers alternating round by round; speed-ups are per-round
+    ratios to the baseline.
     """
+    import contextlib
+
+    from colorkeras.models import batch_norm
+
     runs = {}
     for lever, options in LEVERS.items():
         spe = options.get("steps_per_execution", 1)
-        run = _trainer(name, options["policy"], hparams or {}, size, batch_size,
-                       spe, options.get("jit_compile", False),
-                       options.get("rgb_metrics_in_training", True))
-        run()  # trace and warm up outside the clock
+        fused = options.get("fused_batch_norm", True)
+        with contextlib.nullcontext() if fused else batch_norm.keras_kernels():
+            run = _trainer(name, options["policy"], hparams or {}, size, batch_size,
+                           spe, options.get("jit_compile", False),
+                           options.get("rgb_metrics_in_training", True))
+            run()  # trace and warm up outside the clock
         calls = max(steps // spe, 1)
         runs[lever] = (run, calls * spe, calls)
     times = alternate({k: (lambda r=r, c=c: [r() for _ in range(c)])
                        for k, (r, _, c) in runs.items()}, repeats)
     per_step = {k: [t / runs[k][1] for t in v] for k, v in times.items()}
-    base = per_step["float32 (baseline)"]
+    base = per_step[BASELINE_LEVER]
     rows = []
     for lever, values in per_step.items():
         row = {"lever": lever, "images_per_second": batch_size / statistics.median(values),
                "speedup": ratio_summary(base, values)}
         rows.append(row)
         sp = row["speedup"]
-        print(f"  {lever:<34} {row['images_per_second']:6.1f} img/s  "
+        print(f"  {lever:<40} {row['images_per_second']:6.1f} img/s  "
               f"{sp['median']:.2f}x [{sp['min']:.2f}..{sp['max']:.2f}]", flush=True)
     return rows
 
@@ -528,7 +574,8 @@ def run_benchmarks(settings, overrides=None):
     print("Training throughput (images/s):", flush=True)
     report["training"] = bench_training(settings.models, settings.train_steps, settings.repeats,
                                         settings.train_size, settings.batch_size, hparams)
-    print("Training levers on the U-Net (speed-up over float32, same run):", flush=True)
+    print("Training levers on the U-Net (speed-up over float32 with Keras batch norm, "
+          "same run):", flush=True)
     unet_hparams = _hparams_for(["unet"], overrides or {})["unet"]
     report["levers"] = bench_levers(settings.train_steps, settings.repeats, settings.train_size,
                                     settings.batch_size, unet_hparams)
@@ -546,6 +593,10 @@ def run_benchmarks(settings, overrides=None):
         ratios = ", ".join(f"{v:.0f}x {k}" for k, v in row["over_consumption"].items())
         print(f"  {row['data']}: {row['images_per_second']:.0f} img/s ({ratios})", flush=True)
     report["pipeline"] = pipeline
+    print("tf.data options on the sample (same run, alternating):", flush=True)
+    report["pipeline_options"] = bench_pipeline_options(
+        "sample", settings.batch_size, settings.pipeline_batches, settings.repeats,
+        crop_size=settings.train_size)
     print("Inference per image (median [min..max]):", flush=True)
     model = settings.inference_model
     if model in ARCHITECTURES and overrides:

@@ -36,6 +36,8 @@ def test_quick_bench_writes_every_field(tmp_path):
     assert len(report["pipeline"]) == 2
     for row in report["pipeline"]:
         assert row["images_per_second"] > 0 and set(row["over_consumption"]) == {"unet", "pix2pix"}
+    assert [row["option"] for row in report["pipeline_options"]] == list(bench.PIPELINE_OPTIONS)
+    assert all(row["images_per_second"] > 0 for row in report["pipeline_options"])
     assert [row["mode"] for row in report["inference"]] == ["render256", "render512"]
     for row in report["inference"]:
         assert INFERENCE_FIELDS <= set(row)

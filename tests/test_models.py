@@ -306,3 +306,19 @@ def test_fused_batch_norm_runs_under_bfloat16_and_saves(tmp_path):
     loaded = keras.models.load_model(tmp_path / "net.keras", safe_mode=True)
     np.testing.assert_allclose(loaded.predict(gray, verbose=0), network.predict(gray, verbose=0),
                                atol=1e-6)
+
+
+def test_keras_kernels_switches_the_traced_batch_norm_op():
+    from colorkeras.models import batch_norm
+
+    network = build_model("unet", color_space="lab", depth=1, base_filters=4)
+    spec = tf.TensorSpec([2, 8, 8, 1], tf.float32)
+
+    def op_types():
+        graph = tf.function(lambda x: network(x, training=True)).get_concrete_function(spec).graph
+        return {op.type for op in graph.get_operations()}
+
+    assert "FusedBatchNormV3" in op_types()
+    with batch_norm.keras_kernels():
+        assert "FusedBatchNormV3" not in op_types()
+    assert "FusedBatchNormV3" in op_types()

@@ -15,8 +15,27 @@ layer class, so one written with the Keras layer does not load into this
 one; copy the weights with ``new.set_weights(old.get_weights())`` instead.
 """
 
+import contextlib
+
 import keras
 from keras import layers
+
+_fuse = True
+
+
+@contextlib.contextmanager
+def keras_kernels():
+    """Build and trace networks with Keras's own batch norm ops inside this block.
+
+    For measuring the fused kernel against the layer it replaces; takes
+    effect when a network is traced, not when it runs.
+    """
+    global _fuse
+    previous, _fuse = _fuse, False
+    try:
+        yield
+    finally:
+        _fuse = previous
 
 
 @keras.saving.register_keras_serializable(package="colorkeras")
@@ -30,7 +49,8 @@ class FusedBatchNormalization(layers.BatchNormalization):
 
     def _can_fuse(self, inputs, mask):
         return (
-            keras.backend.backend() == "tensorflow"
+            _fuse
+            and keras.backend.backend() == "tensorflow"
             and mask is None
             and not self.renorm
             and not self.synchronized
