@@ -205,8 +205,17 @@ def bench_pipeline_options(data, batch_size=16, batches=20, repeats=3, image_siz
         for _ in range(max(pipeline.steps, 1) + 2):  # one pass fills a cache
             next(iterator)
         iterators[name] = iterator
-    times = alternate({name: (lambda it=it: [next(it) for _ in range(batches)])
-                       for name, it in iterators.items()}, repeats)
+    # Between its rounds an idle pipeline refills its prefetch buffer, which
+    # would then be timed instead of the pipeline: drain it first, untimed.
+    times = {name: [] for name in iterators}
+    for _ in range(repeats):
+        for name, iterator in iterators.items():
+            for _ in range(batches):
+                next(iterator)
+            started = time.perf_counter()
+            for _ in range(batches):
+                next(iterator)
+            times[name].append(time.perf_counter() - started)
     base = times["seeded, cached (training default)"]
     rows = []
     for name, values in times.items():
@@ -309,7 +318,8 @@ LEVERS = {
 BASELINE_LEVER = "float32, Keras batch norm (before)"
 
 
-def bench_levers(steps, repeats, size=128, batch_size=16, hparams=None, name="unet"):
+def bench_levers(steps, repeats, size=128, batch_size=16, hparams=None, name="unet",
+                 levers=tuple(LEVERS)):
     """U-Net training speed of each candidate lever against the float32 baseline.
 
     The baseline is the training step before any lever: float32 with Keras's
@@ -322,7 +332,9 @@ def bench_levers(steps, repeats, size=128, batch_size=16, hparams=None, name="un
     from colorkeras.models import batch_norm
 
     runs = {}
-    for lever, options in LEVERS.items():
+    levers = (BASELINE_LEVER, *[lever for lever in levers if lever != BASELINE_LEVER])
+    for lever in levers:
+        options = LEVERS[lever]
         spe = options.get("steps_per_execution", 1)
         fused = options.get("fused_batch_norm", True)
         with contextlib.nullcontext() if fused else batch_norm.keras_kernels():
@@ -493,9 +505,12 @@ class BenchSettings:
     memory: bool = True
     pipeline_batches: int = 30
     folder: str = None
+    levers: tuple = tuple(LEVERS)
 
 
-QUICK = dict(models=("unet", "pix2pix"), train_steps=2, repeats=2,
+QUICK_LEVERS = (BASELINE_LEVER, "float32, fused batch norm",
+                "bfloat16, fused batch norm (shipped)")
+QUICK = dict(models=("unet", "pix2pix"), train_steps=2, repeats=2, levers=QUICK_LEVERS,
              inference_sizes=("256x256", "12MP"), inference_modes=("render256", "render512"),
              memory=False, pipeline_batches=10)
 
@@ -507,8 +522,8 @@ def build_parser():
         "and print a table; ratios are measured in one run, alternating A and B.",
     )
     parser.add_argument("--quick", action="store_true",
-                        help="U-Net and Pix2Pix only, fewer repeats, no 1 MP, no memory "
-                        "(under 2 minutes)")
+                        help="U-Net and Pix2Pix only, three levers, fewer repeats, no 1 MP, "
+                        "no memory (under 2 minutes)")
     parser.add_argument("--json", metavar="OUT", help="also write every figure to this JSON file")
     parser.add_argument("--folder", help="a folder of photos for the pipeline figure "
                         "(default: the embedded sample read as a folder)")
@@ -578,7 +593,7 @@ def run_benchmarks(settings, overrides=None):
           "same run):", flush=True)
     unet_hparams = _hparams_for(["unet"], overrides or {})["unet"]
     report["levers"] = bench_levers(settings.train_steps, settings.repeats, settings.train_size,
-                                    settings.batch_size, unet_hparams)
+                                    settings.batch_size, unet_hparams, levers=settings.levers)
     print("Data pipeline (images/s, cache warm):", flush=True)
     pipeline = [bench_pipeline("sample", settings.batch_size, settings.pipeline_batches,
                                crop_size=settings.train_size),
