@@ -13,6 +13,7 @@ writes, under ``--out`` (default ``runs/unet``):
   ``--epochs`` to train a finished run further.
 """
 
+import contextlib
 import csv
 import dataclasses
 import json
@@ -20,6 +21,7 @@ import math
 import os
 import sys
 import time
+import warnings
 
 from colorkeras import cli
 
@@ -184,7 +186,7 @@ def best_so_far(history_path, monitor, mode):
     return max(values) if mode == "max" else min(values)
 
 
-def make_callbacks(config, monitor="val_psnr", mode="max"):
+def make_callbacks(config, monitor="val_psnr", mode="max", keep_last=True):
     import keras
 
     from colorkeras.callbacks import SaveBestNetwork, TrainingClock
@@ -209,12 +211,27 @@ def make_callbacks(config, monitor="val_psnr", mode="max"):
             mode=mode,
             initial_best=best_so_far(history_path, monitor, mode),
         ),
-        # PSNR favours cautious, grayish colours; a GAN's latest generator may
-        # be the better colorizer, so it is kept too (``last.keras``).
-        SaveBestNetwork(os.path.join(config.out, "last.keras"), monitor=None),
         keras.callbacks.CSVLogger(history_path, append=True),
         keras.callbacks.TensorBoard(os.path.join(config.out, "logs")),
-    ]
+    ] + (
+        # PSNR favours cautious, grayish colours; a GAN's latest generator may
+        # be the better colorizer, so it is kept too (``last.keras``).
+        [SaveBestNetwork(os.path.join(config.out, "last.keras"), monitor=None)]
+        if keep_last else []
+    )
+
+
+@contextlib.contextmanager
+def one_pass_validation():
+    """Silence Keras's "input ran out of data" warning for the validation set.
+
+    Validation is meant to be one pass over a dataset of unknown length
+    (unreadable files are skipped on the way), and Keras warns each time such
+    a dataset ends.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
+        yield
 
 
 def build_trainer(config, class_weights=None):
@@ -331,15 +348,16 @@ def train(config):
             flush=True,
         )
         started = time.time()
-        history = trainer.fit(
-            train_data.dataset,
-            epochs=config.epochs,
-            steps_per_epoch=config.steps_per_epoch,
-            validation_data=val_data.dataset,
-            shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a dataset
-            callbacks=make_callbacks(config),
-            verbose=config.verbose,
-        )
+        with one_pass_validation():
+            history = trainer.fit(
+                train_data.dataset,
+                epochs=config.epochs,
+                steps_per_epoch=config.steps_per_epoch,
+                validation_data=val_data.dataset,
+                shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a dataset
+                callbacks=make_callbacks(config),
+                verbose=config.verbose,
+            )
         record.update(
             finished=time.strftime("%Y-%m-%d %H:%M:%S"),
             wall_seconds_last_session=round(time.time() - started, 1),

@@ -196,19 +196,21 @@ class ColorizationHyperModel(keras_tuner.HyperModel):
             os.remove(history_path)  # a run that left no backup starts over
         earlier = train.logged_values(history_path, "elapsed_seconds")
         train.write_json(os.path.join(run_dir, "config.json"), dataclasses.asdict(config))
-        model.fit(
-            train_data.dataset,
-            epochs=config.epochs,
-            steps_per_epoch=config.steps_per_epoch,
-            validation_data=val_data.dataset,
-            shuffle=False,
-            callbacks=[
-                *train.make_callbacks(config, self.objective.name, self.objective.direction),
-                RequireMetric(self.objective.name),
-                *callbacks,
-            ],
-            verbose=verbose,
-        )
+        with train.one_pass_validation():
+            model.fit(
+                train_data.dataset,
+                epochs=config.epochs,
+                steps_per_epoch=config.steps_per_epoch,
+                validation_data=val_data.dataset,
+                shuffle=False,
+                callbacks=[
+                    *train.make_callbacks(config, self.objective.name,
+                                          self.objective.direction, keep_last=False),
+                    RequireMetric(self.objective.name),
+                    *callbacks,
+                ],
+                verbose=verbose,
+            )
         shutil.rmtree(backup, ignore_errors=True)  # finished: the oracle has it now
         wall = (earlier[-1] if earlier else 0.0) + time.monotonic() - self._started
         return trial_results(history_path, self.objective, wall)
