@@ -47,6 +47,7 @@ class TrainConfig:
     mixed_precision: bool = False
     steps_per_execution: int = 1
     time_limit: float = 0.0
+    init_from: str = None
     hparams: dict = dataclasses.field(default_factory=dict)
     # Pix2Pix only.
     generator: str = "unet"
@@ -97,6 +98,10 @@ def build_parser():
                        help="batches run per call into the graph (default 1)")
     parser.add_argument("--hparam", action="append", metavar="KEY=VALUE",
                         help="architecture hyperparameter, repeatable, e.g. --hparam depth=3")
+    parser.add_argument("--init-from", metavar="PATH",
+                        help="start from the weights of this .keras network (same "
+                        "architecture and settings; for Pix2Pix, a trained generator such "
+                        "as a U-Net); ignored when the run resumes")
     gan = parser.add_argument_group("pix2pix")
     gan.add_argument("--generator", default=defaults.generator,
                      help="generator architecture (default: unet)")
@@ -313,6 +318,22 @@ def class_weights_for(config, dataset):
     return prior, ab_classes.rebalancing_weights(prior)
 
 
+def initialize_from(trainer, path):
+    """Copy a saved network's weights into the trainer's network (or generator)."""
+    import keras
+
+    if not os.path.isfile(path):
+        raise cli.UsageError(f"--init-from: no such file: {path}")
+    source = keras.models.load_model(path, safe_mode=True)
+    target = getattr(trainer, "generator", None) or trainer.network
+    shapes = [tuple(w.shape) for w in source.weights]
+    if shapes != [tuple(w.shape) for w in target.weights]:
+        raise cli.UsageError(
+            f"--init-from: {path} is not the same network ({len(shapes)} weights of other "
+            f"shapes than the {len(target.weights)} of this run's {target.name})")
+    target.set_weights(source.get_weights())
+
+
 def train(config):
     """Run (or resume) one training run; return the final history dict."""
     import keras
@@ -329,6 +350,8 @@ def train(config):
             prior, class_weights = class_weights_for(config, train_data.dataset)
         trainer = build_trainer(config, class_weights)
         trainer.build_state(train_data.dataset.element_spec[0])
+        if config.init_from and not os.path.isdir(os.path.join(config.out, "backup")):
+            initialize_from(trainer, config.init_from)
         # Only now that every setting proved valid is anything written.
         os.makedirs(config.out, exist_ok=True)
         if prior is not None:

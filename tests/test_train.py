@@ -80,6 +80,30 @@ def test_classification_run_keeps_its_prior_and_ships_a_chroma_network(tmp_path)
     assert prediction.shape == (1, 16, 24, 2)
 
 
+def test_init_from_starts_pix2pix_from_a_trained_unet(tmp_path):
+    unet_args = ["--hparam", "depth=1", "--hparam", "base_filters=4", "--color-space", "lab"]
+    train.main(["--model", "unet", *unet_args, "--epochs", "1", "--out", str(tmp_path / "u"),
+                *TINY])
+    unet = keras.models.load_model(tmp_path / "u" / "model.keras")
+    out = tmp_path / "p"
+    args = ["--model", "pix2pix", *unet_args, "--d-hparam", "num_layers=1", "--epochs", "1",
+            "--out", str(out), *TINY]
+    original = train.initialize_from
+    seen = []
+    train.initialize_from = lambda trainer, path: (original(trainer, path), seen.append(
+        [w.copy() for w in trainer.generator.get_weights()]))
+    try:
+        train.main([*args, "--init-from", str(tmp_path / "u" / "model.keras")])
+    finally:
+        train.initialize_from = original
+    for copied, expected in zip(seen[0], unet.get_weights()):
+        np.testing.assert_array_equal(copied, expected)
+    with pytest.raises(ValueError, match="not the same network"):
+        train.main(["--model", "unet", "--hparam", "depth=2", "--color-space", "lab",
+                    "--epochs", "1", "--out", str(tmp_path / "x"), *TINY,
+                    "--init-from", str(tmp_path / "u" / "model.keras")])
+
+
 def test_other_settings_in_same_folder_are_refused(tmp_path):
     out = tmp_path / "run"
     train.main(["--model", "dcnn", "--hparam", "depth=1", "--epochs", "1",
