@@ -40,6 +40,9 @@ METRICS = [  # (results.csv column, label, digits)
     ("density_kl", "density KL ↓", 2),
 ]
 GRAY = "gray output"
+INIT_NOTE = ("a U-Net trained with the `unet` settings for 600 steps (3 epochs, about 10 "
+             "minutes with the 2 cores shared), so the adversarial term works on colour from "
+             "the first step instead of relearning what L1 teaches.")
 
 
 def mean_scores(results_csv):
@@ -149,6 +152,8 @@ def command_line(config, photos):
         parts.append("--mixed-precision")
     if config.get("time_limit"):
         parts.append(f"--time-limit {config['time_limit']:g}")
+    if config.get("init_from"):
+        parts.append(f"--init-from {config['init_from']}")
     parts.append(f"--out {config['out']}")
     lines, line = [], "python -m colorkeras.train"
     for part in parts:
@@ -219,6 +224,8 @@ def card(name, record, scores, data, sheet, photos, last=False):
         "- Hardware: 2 vCPUs of an AMD EPYC (Zen 4) at 2.6 GHz, 24 GB RAM, no GPU; float32.",
         f"- Data: {data}",
         "- Augmentation: random crops and horizontal flips. Adam at a constant learning rate.",
+        *([f"- Started from the weights of `{config['init_from']}`: {INIT_NOTE}"]
+          if config.get("init_from") else []),
         "- Command (the same folder resumes):",
         "",
         "```bash",
