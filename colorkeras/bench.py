@@ -216,15 +216,23 @@ def bench_pipeline_options(data, batch_size=16, batches=20, repeats=3, image_siz
             for _ in range(batches):
                 next(iterator)
             times[name].append(time.perf_counter() - started)
-    base = times["seeded, cached (training default)"]
+    per_image = {name: [t / (batches * batch_size) for t in v] for name, v in times.items()}
+    return speedup_rows("option", per_image, "seeded, cached (training default)")
+
+
+def speedup_rows(key, seconds_per_image, baseline):
+    """Rows of images/s and speed-up over ``baseline``, printed as they come.
+
+    ``seconds_per_image`` maps each candidate to its per-round times.
+    """
     rows = []
-    for name, values in times.items():
-        row = {"option": name,
-               "images_per_second": batches * batch_size / statistics.median(values),
-               "speedup": ratio_summary(base, values)}
+    width = max(len(name) for name in seconds_per_image) + 2
+    for name, values in seconds_per_image.items():
+        row = {key: name, "images_per_second": 1 / statistics.median(values),
+               "speedup": ratio_summary(seconds_per_image[baseline], values)}
         rows.append(row)
         sp = row["speedup"]
-        print(f"  {name:<36} {row['images_per_second']:7.0f} img/s  "
+        print(f"  {name:<{width}} {row['images_per_second']:7.1f} img/s  "
               f"{sp['median']:.2f}x [{sp['min']:.2f}..{sp['max']:.2f}]", flush=True)
     return rows
 
@@ -346,17 +354,8 @@ def bench_levers(steps, repeats, size=128, batch_size=16, hparams=None, name="un
         runs[lever] = (run, calls * spe, calls)
     times = alternate({k: (lambda r=r, c=c: [r() for _ in range(c)])
                        for k, (r, _, c) in runs.items()}, repeats)
-    per_step = {k: [t / runs[k][1] for t in v] for k, v in times.items()}
-    base = per_step[BASELINE_LEVER]
-    rows = []
-    for lever, values in per_step.items():
-        row = {"lever": lever, "images_per_second": batch_size / statistics.median(values),
-               "speedup": ratio_summary(base, values)}
-        rows.append(row)
-        sp = row["speedup"]
-        print(f"  {lever:<40} {row['images_per_second']:6.1f} img/s  "
-              f"{sp['median']:.2f}x [{sp['min']:.2f}..{sp['max']:.2f}]", flush=True)
-    return rows
+    per_image = {k: [t / (runs[k][1] * batch_size) for t in v] for k, v in times.items()}
+    return speedup_rows("lever", per_image, BASELINE_LEVER)
 
 
 def _patchgan_flops(size):
