@@ -442,7 +442,12 @@ def peak_memory_gb(model, export_dir, kind, shape, render_size):
 
 
 def bench_inference(model, sizes, modes, repeats, memory=True):
-    """Seconds and peak memory per image, in process against the SavedModel."""
+    """Seconds and peak memory per image, in process against the SavedModel.
+
+    For each photo size every render mode runs both ways, all alternating in
+    one loop, so the ratios (SavedModel over in-process, and the full-size
+    network over each render size) come from the same rounds.
+    """
     import tempfile
 
     from colorkeras.export import export
@@ -455,23 +460,24 @@ def bench_inference(model, sizes, modes, repeats, memory=True):
         for size_name in sizes:
             shape = INFERENCE_SIZES[size_name]
             images = _photo(shape)
+            runs = {(mode, kind): _runner(kind, colorizer, export_dir, RENDER_MODES[mode])
+                    for mode in modes for kind in ("in_process", "saved_model")}
+            for run in runs.values():
+                run(images)  # trace and warm up
+            times = alternate({k: (lambda r=r: r(images)) for k, r in runs.items()}, repeats)
             for mode in modes:
-                render_size = RENDER_MODES[mode]
-                runs = {kind: _runner(kind, colorizer, export_dir, render_size)
-                        for kind in ("in_process", "saved_model")}
-                for run in runs.values():
-                    run(images)  # trace and warm up
-                times = alternate({k: (lambda r=r: r(images)) for k, r in runs.items()},
-                                  repeats)
                 row = {"size": size_name, "pixels": shape[0] * shape[1], "mode": mode}
-                for kind, values in times.items():
-                    row[f"{kind}_seconds"] = summarize_times(values)
+                for kind in ("in_process", "saved_model"):
+                    row[f"{kind}_seconds"] = summarize_times(times[mode, kind])
                     row[f"{kind}_peak_gb"] = (
-                        peak_memory_gb(model, export_dir, kind, shape, render_size)
+                        peak_memory_gb(model, export_dir, kind, shape, RENDER_MODES[mode])
                         if memory else None
                     )
                 row["saved_model_over_in_process"] = ratio_summary(
-                    times["saved_model"], times["in_process"])
+                    times[mode, "saved_model"], times[mode, "in_process"])
+                if "full" in modes and mode != "full":
+                    row["full_over_this"] = ratio_summary(
+                        times["full", "in_process"], times[mode, "in_process"])
                 rows.append(row)
                 print(_inference_line(row), flush=True)
     return rows
@@ -485,6 +491,8 @@ def _inference_line(row):
         f"  {row['size']:<8} {row['mode']:<10} in-process {a['median']:7.3f} s "
         f"[{a['min']:.3f}..{a['max']:.3f}] peak +{mem_text}   "
         f"SavedModel {b['median']:7.3f} s [{b['min']:.3f}..{b['max']:.3f}]"
+        + (f"   full size takes {row['full_over_this']['median']:.1f}x"
+           if "full_over_this" in row else "")
     )
 
 
