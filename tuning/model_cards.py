@@ -258,6 +258,26 @@ def card(name, record, scores, data, sheet, photos, last=False):
     return "\n".join(lines)
 
 
+def results_table(scores, records):
+    """The README's table: every shipped model beside the gray output."""
+    head = ("| model | steps | wall min | CPU min | PSNR | SSIM | ΔE2000 ↓ | ab MAE ↓ | CF ratio "
+            "| a* / b* cast | bleeding | density KL ↓ |")
+    lines = [head, "|---|" + "---:|" * 11]
+
+    def figures(s):
+        return (f"{s['psnr']:.2f} | {s['ssim']:.3f} | {s['ciede2000']:.2f} | {s['ab_mae']:.2f} | "
+                f"{s['colorfulness_ratio']:.3f} | {s['cast_a']:+.1f} / {s['cast_b']:+.1f} | "
+                f"{s['color_bleeding']:.2f} | "
+                + (f"{s['density_kl']:.2f}" if "density_kl" in s else "") + " |")
+
+    lines.append("| gray output | | | | " + figures(scores[GRAY]))
+    for name, record in records.items():
+        cpu = f"{record['cpu'] / 60:.0f}" if record["cpu"] else ""
+        lines.append(f"| `{name}` | {record['steps']:,} | {record['wall'] / 60:.0f} | {cpu} | "
+                     + figures(scores[name]))
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", default="runs")
@@ -271,10 +291,13 @@ def main():
     args = parser.parse_args()
     scores = mean_scores(os.path.join(args.evaluation, "results.csv"))
     data = data_summary(args.manifest)
+    records = {name: training_record(os.path.join(args.runs, f"ship-{name}"))
+               for name in args.models}
+    with open(os.path.join(args.evaluation, "readme_table.md"), "w") as f:
+        f.write(results_table(scores, records) + "\n")
+    print(os.path.join(args.evaluation, "readme_table.md"))
     for name in args.models:
-        run_dir = os.path.join(args.runs, f"ship-{name}")
-        record = training_record(run_dir)
-        text = card(name, record, scores, data, args.sheet, args.photos,
+        text = card(name, records[name], scores, data, args.sheet, args.photos,
                     last=name in args.last)
         with open(f"exported_models/{name}/README.md", "w") as f:
             f.write(text)
