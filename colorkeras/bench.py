@@ -456,11 +456,13 @@ def bench_inference(model, sizes, modes, repeats, memory=True):
     colorizer = load(model)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        export_dir = export(model, os.path.join(tmp, "export"), version=1)
+        # A SavedModel renders at the size it was exported with: one per mode.
+        export_dirs = {mode: export(model, os.path.join(tmp, mode), version=1,
+                                    render_size=RENDER_MODES[mode]) for mode in modes}
         for size_name in sizes:
             shape = INFERENCE_SIZES[size_name]
             images = _photo(shape)
-            runs = {(mode, kind): _runner(kind, colorizer, export_dir, RENDER_MODES[mode])
+            runs = {(mode, kind): _runner(kind, colorizer, export_dirs[mode], RENDER_MODES[mode])
                     for mode in modes for kind in ("in_process", "saved_model")}
             for run in runs.values():
                 run(images)  # trace and warm up
@@ -470,7 +472,8 @@ def bench_inference(model, sizes, modes, repeats, memory=True):
                 for kind in ("in_process", "saved_model"):
                     row[f"{kind}_seconds"] = summarize_times(times[mode, kind])
                     row[f"{kind}_peak_gb"] = (
-                        peak_memory_gb(model, export_dir, kind, shape, RENDER_MODES[mode])
+                        peak_memory_gb(model, export_dirs[mode], kind, shape,
+                                       RENDER_MODES[mode])
                         if memory else None
                     )
                 row["saved_model_over_in_process"] = ratio_summary(
