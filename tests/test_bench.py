@@ -18,7 +18,8 @@ INFERENCE_FIELDS = {
 def test_quick_bench_writes_every_field(tmp_path):
     out = tmp_path / "bench.json"
     bench.main([
-        "--quick", "--json", str(out), "--train-size", "32", "--batch-size", "2",
+        "--quick", "--json", str(out), "--markdown", str(tmp_path / "bench.md"),
+        "--train-size", "32", "--batch-size", "2",
         "--train-steps", "1", "--repeats", "1", "--inference-sizes", "256x256",
         "--hparam", "base_filters=4", "--hparam", "depth=1",
     ])
@@ -41,6 +42,8 @@ def test_quick_bench_writes_every_field(tmp_path):
     assert [row["mode"] for row in report["inference"]] == ["render256", "render512"]
     for row in report["inference"]:
         assert INFERENCE_FIELDS <= set(row)
+    markdown = (tmp_path / "bench.md").read_text()
+    assert markdown.count("\n| `") == 2 and "render512" in markdown
 
 
 def test_forward_flops_counts_convolutions():
