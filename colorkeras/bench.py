@@ -65,7 +65,7 @@ def ratio_summary(numerator, denominator):
 
 
 # ----------------------------------------------------------------- hardware
-def cpu_peak():
+def cpu_peak(clock_ghz=None):
     """This CPU's theoretical peak in GFLOP/s, and how it was derived.
 
     peak = cores x clock x FLOPs per cycle per core. FLOPs per cycle come from
@@ -79,7 +79,10 @@ def cpu_peak():
     info = _cpuinfo()
     flags = set(info.get("flags", "").split())
     vendor = info.get("vendor_id", "")
-    ghz = _clock_ghz(info)
+    ghz = clock_ghz or _clock_ghz(info)
+    clock_how = ("as given (--clock-ghz)" if clock_ghz else
+                 "nominal, as the OS reports it; a boosting CPU runs faster, so pass the "
+                 "measured clock with --clock-ghz")
     if "avx512f" in flags:
         fp32 = 32 if vendor == "AuthenticAMD" else 64
         fp32_how = (
@@ -105,8 +108,8 @@ def cpu_peak():
         "bfloat16_flops_per_cycle": bf16,
         "float32_gflops": cores * ghz * fp32,
         "bfloat16_gflops": cores * ghz * bf16,
-        "derivation": f"{cores} cores x {ghz:.2f} GHz x FLOPs/cycle; float32: {fp32_how}; "
-        f"bfloat16: {bf16_how}",
+        "derivation": f"{cores} cores x {ghz:.2f} GHz ({clock_how}) x FLOPs/cycle; "
+        f"float32: {fp32_how}; bfloat16: {bf16_how}",
     }
 
 
@@ -268,11 +271,12 @@ def _trainer(name, policy, hparams, size, batch_size, steps_per_execution=1, jit
     return lambda: float(step(iterator)["loss" if name != "pix2pix" else "g_loss"])
 
 
-def bench_training(names, steps, repeats, size=128, batch_size=16, hparams=None):
+def bench_training(names, steps, repeats, size=128, batch_size=16, hparams=None,
+                   clock_ghz=None):
     """Training images/s per architecture, float32 against mixed bfloat16."""
     from colorkeras.models import build_model
 
-    peak = cpu_peak()
+    peak = cpu_peak(clock_ghz)
     rows = []
     for name in names:
         arch_hparams = (hparams or {}).get(name, {})
@@ -516,6 +520,7 @@ class BenchSettings:
     pipeline_batches: int = 30
     folder: str = None
     levers: tuple = tuple(LEVERS)
+    clock_ghz: float = None
 
 
 QUICK_LEVERS = (BASELINE_LEVER, "float32, fused batch norm",
@@ -556,13 +561,16 @@ def build_parser():
     parser.add_argument("--hparam", action="append", metavar="KEY=VALUE",
                         help="override an architecture hyperparameter for every model that "
                         "accepts it (e.g. tiny models for a smoke test)")
+    parser.add_argument("--clock-ghz", type=cli.positive_float, default=None,
+                        help="the cores' real clock for the peak (default: the nominal clock "
+                        "the OS reports, which a boosting CPU exceeds)")
     return parser
 
 
 def settings_from_args(args):
     values = dict(QUICK) if args.quick else {}
     for field in ("models", "train_size", "batch_size", "train_steps", "repeats",
-                  "inference_model", "folder", "inference_sizes"):
+                  "inference_model", "folder", "inference_sizes", "clock_ghz"):
         value = getattr(args, field)
         if value is not None:
             values[field] = tuple(value) if isinstance(value, list) else value
@@ -592,15 +600,16 @@ def run_benchmarks(settings, overrides=None):
     from colorkeras.data import SAMPLE_DIR
 
     hparams = _hparams_for(settings.models, overrides or {})
-    report = {"cpu": cpu_peak(), "versions": {"tensorflow": tf.__version__,
-                                              "keras": keras.__version__},
+    report = {"cpu": cpu_peak(settings.clock_ghz),
+              "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
               "settings": dataclasses.asdict(settings)}
     print(f"CPU: {report['cpu']['cpu']}; peak {report['cpu']['float32_gflops']:.0f} GFLOP/s "
           f"float32, {report['cpu']['bfloat16_gflops']:.0f} bfloat16 "
           f"({report['cpu']['derivation']})", flush=True)
     print("Training throughput (images/s):", flush=True)
     report["training"] = bench_training(settings.models, settings.train_steps, settings.repeats,
-                                        settings.train_size, settings.batch_size, hparams)
+                                        settings.train_size, settings.batch_size, hparams,
+                                        settings.clock_ghz)
     print("Training levers on the U-Net (speed-up over float32 with Keras batch norm, "
           "same run):", flush=True)
     unet_hparams = _hparams_for(["unet"], overrides or {})["unet"]
@@ -644,7 +653,7 @@ def markdown_report(report):
     cpu = report["cpu"]
     lines = [
         f"Measured in {report['wall_seconds']:.0f} s on {cpu['cores']} cores of an "
-        f"{cpu['cpu']} ({report['versions']['tensorflow']} / Keras "
+        f"{cpu['cpu']} (TensorFlow {report['versions']['tensorflow']} / Keras "
         f"{report['versions']['keras']}). Peak: {cpu['derivation']} = "
         f"{cpu['float32_gflops']:.0f} GFLOP/s float32, {cpu['bfloat16_gflops']:.0f} bfloat16.",
         "",

@@ -19,7 +19,7 @@ def test_quick_bench_writes_every_field(tmp_path):
     out = tmp_path / "bench.json"
     bench.main([
         "--quick", "--json", str(out), "--markdown", str(tmp_path / "bench.md"),
-        "--train-size", "32", "--batch-size", "2",
+        "--train-size", "32", "--batch-size", "2", "--clock-ghz", "3.5",
         "--train-steps", "1", "--repeats", "1", "--inference-sizes", "256x256",
         "--hparam", "base_filters=4", "--hparam", "depth=1",
     ])
@@ -29,6 +29,7 @@ def test_quick_bench_writes_every_field(tmp_path):
     assert [row["lever"] for row in report["levers"]] == list(bench.QUICK_LEVERS)
     assert all(row["images_per_second"] > 0 for row in report["levers"])
     assert report["cpu"]["float32_gflops"] > 0 and "cores" in report["cpu"]["derivation"]
+    assert report["cpu"]["ghz"] == 3.5 and "--clock-ghz" in report["cpu"]["derivation"]
     assert [row["model"] for row in report["training"]] == ["unet", "pix2pix"]
     for row in report["training"]:
         assert TRAINING_FIELDS <= set(row)
