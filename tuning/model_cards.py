@@ -102,6 +102,9 @@ def failure_modes(name, s, gray):
     if s["color_bleeding"] > 1.1:
         modes.append(f"**Colour bleeding**: the ab error within 2 px of luminance edges is "
                      f"{s['color_bleeding']:.2f}x the error elsewhere.")
+    modes.append("**Sepia prior** (seen on the sample sheet): skies, snow and water come out "
+                 "beige or brown instead of blue; the pool's average colour is yellowish (b* "
+                 "+8.5) and a short training learns that average before its blues.")
     modes.append("Trained on 128x128 crops of photos 256 px on the shorter side: context wider "
                  "than a crop (sky or wall? skin or wood?) is often missed, and the pool is "
                  "mostly food, plant, game and clip-art photos, so people and street scenes "
@@ -164,7 +167,7 @@ def command_line(config, photos):
     return "\n".join([*lines, line])
 
 
-def card(name, record, scores, data, sheet, photos, last=False):
+def card(name, record, scores, data, sheet, photos, last=False, note=None):
     config, s, gray = record["config"], scores[name], scores[GRAY]
     cpu = record["cpu"]
     truth_cf = s["truth_colorfulness"]
@@ -218,6 +221,7 @@ def card(name, record, scores, data, sheet, photos, last=False):
            f"PSNR ({record['best_psnr']:.2f} dB in the training pipeline's own validation)."),
         f"- Wall time {record['wall'] / 60:.1f} min; {cpu_text}; final throughput "
         f"{record['throughput']:.1f} images/s while sharing the cores.",
+        *([f"- {note}"] if note else []),
         "- Hardware: 2 vCPUs of an AMD EPYC (Zen 4) at 2.6 GHz, 24 GB RAM, no GPU; "
         "TensorFlow 2.21, Keras 3.15; mixed bfloat16 with fused batch norm."
         if config.get("mixed_precision") else
@@ -287,8 +291,11 @@ def main():
     parser.add_argument("--sheet", default="../../docs/results-sheet.jpg")
     parser.add_argument("--last", nargs="*", default=[],
                         help="models shipped from last.keras rather than model.keras")
+    parser.add_argument("--note", action="append", default=[], metavar="NAME=TEXT",
+                        help="a line for the Training section of one model's card")
     parser.add_argument("models", nargs="*", default=list(ARCHITECTURES))
     args = parser.parse_args()
+    args.note = dict(item.split("=", 1) for item in args.note)
     scores = mean_scores(os.path.join(args.evaluation, "results.csv"))
     data = data_summary(args.manifest)
     records = {name: training_record(os.path.join(args.runs, f"ship-{name}"))
@@ -298,7 +305,7 @@ def main():
     print(os.path.join(args.evaluation, "readme_table.md"))
     for name in args.models:
         text = card(name, records[name], scores, data, args.sheet, args.photos,
-                    last=name in args.last)
+                    last=name in args.last, note=args.note.get(name))
         with open(f"exported_models/{name}/README.md", "w") as f:
             f.write(text)
         print(f"exported_models/{name}/README.md")
