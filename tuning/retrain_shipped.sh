@@ -59,9 +59,12 @@ for m in "${models[@]}"; do
     --ship) ship ;;
     unet) train unet "${unet[@]}" ;;
     pix2pix)
-      # The starting point: the U-Net's settings for 3 epochs (600 steps).
-      python -m colorkeras.train "${unet[@]}" "${common[@]}" --epochs 3 \
-          --out runs/ship-pix2pix-init
+      # The starting point: the U-Net's settings for 3 epochs (600 steps); a run that
+      # already has a backup resumes from it and needs no starting point.
+      if [ ! -d runs/ship-pix2pix/backup ]; then
+        python -m colorkeras.train "${unet[@]}" "${common[@]}" --epochs 3 \
+            --out runs/ship-pix2pix-init
+      fi
       train pix2pix --model pix2pix --generator unet --color-space lab --loss mae \
           --learning-rate 0.001 --hparam depth=4 --hparam base_filters=16 \
           --hparam activation=relu --lambda 100 --gan-loss lsgan --d-learning-rate 0.0002 \
