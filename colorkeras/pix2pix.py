@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from colorkeras.models import build_model
 from colorkeras.models.patchgan import build_patchgan
-from colorkeras.trainer import ColorizationTrainer
+from colorkeras.trainer import ColorizationTrainer, example_batch
 
 GAN_LOSSES = ("lsgan", "bce")
 
@@ -123,8 +123,7 @@ class Pix2Pix(ColorizationTrainer):
         ]
 
     def build_state(self, gray):
-        if isinstance(gray, tf.TensorSpec):
-            gray = tf.zeros([1, *gray.shape[1:]], gray.dtype)
+        gray = example_batch(gray)
         super().build_state(gray)
         self.discriminate(gray, self.network(gray), training=False)
         self.d_optimizer.build(self.discriminator.trainable_variables)

@@ -16,6 +16,13 @@ from colorkeras import ab_classes, color, losses, metrics
 from colorkeras.models import color_space_of
 
 
+def example_batch(gray):
+    """A one-image batch of zeros for a `tf.TensorSpec`; a batch as it is."""
+    if isinstance(gray, tf.TensorSpec):
+        return tf.zeros([1, *gray.shape[1:]], gray.dtype)
+    return gray
+
+
 class ColorizationTrainer(keras.Model):
     """Trains ``network`` with a pixel loss; reports RGB MAE and PSNR.
 
@@ -66,8 +73,7 @@ class ColorizationTrainer(keras.Model):
         resumed run must have them before its first step. ``gray`` is a batch,
         or the `tf.TensorSpec` of a dataset's gray input.
         """
-        if isinstance(gray, tf.TensorSpec):
-            gray = tf.zeros([1, *gray.shape[1:]], gray.dtype)
+        gray = example_batch(gray)
         self(gray)
         self.optimizer.build(self.network.trainable_variables)
 
