@@ -129,9 +129,7 @@ def config_from_args(args):
     values["out"] = args.out or os.path.join("runs", args.model)
     values["verbose"] = 2 if args.quiet else "auto"
     values["time_limit"] = args.time_limit or 0.0
-    config = TrainConfig(**values)
-    check_config(config)
-    return config
+    return TrainConfig(**values)
 
 
 def check_config(config):
