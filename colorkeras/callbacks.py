@@ -55,15 +55,18 @@ class TrainingClock(keras.callbacks.Callback):
     ``cpu_offset``. CPU time tells how much compute a run really had when it
     shared the machine. With ``limit_seconds``, training stops after the
     first epoch that ends past it (wall time), which lets runs be compared at
-    equal wall time.
+    equal wall time; ``cpu_limit_seconds`` does the same on CPU time, which
+    gives each run the same compute however many runs share the cores.
     """
 
-    def __init__(self, offset=0.0, limit_seconds=None, cpu_offset=0.0, log_cpu=True):
+    def __init__(self, offset=0.0, limit_seconds=None, cpu_offset=0.0, log_cpu=True,
+                 cpu_limit_seconds=None):
         super().__init__()
         self.offset = float(offset)
         self.cpu_offset = float(cpu_offset)
         self.log_cpu = log_cpu
         self.limit_seconds = limit_seconds
+        self.cpu_limit_seconds = cpu_limit_seconds
         self._started = None
         self._cpu_started = None
 
@@ -72,17 +75,19 @@ class TrainingClock(keras.callbacks.Callback):
 
         self._started = time.monotonic()
         self._cpu_started = time.process_time()
-        if self.limit_seconds is not None and self.offset >= self.limit_seconds:
-            self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
         import time
 
         elapsed = self.offset + time.monotonic() - self._started
+        cpu = self.cpu_offset + time.process_time() - self._cpu_started
         if logs is not None:
             logs["elapsed_seconds"] = round(elapsed, 1)
         if logs is not None and self.log_cpu:
-            cpu = self.cpu_offset + time.process_time() - self._cpu_started
             logs["cpu_seconds"] = round(cpu, 1)
-        if self.limit_seconds is not None and elapsed >= self.limit_seconds:
+        if self._past(elapsed, cpu):
             self.model.stop_training = True
+
+    def _past(self, elapsed, cpu):
+        return (self.limit_seconds is not None and elapsed >= self.limit_seconds) or (
+            self.cpu_limit_seconds is not None and cpu >= self.cpu_limit_seconds)

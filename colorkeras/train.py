@@ -47,6 +47,7 @@ class TrainConfig:
     mixed_precision: bool = False
     steps_per_execution: int = 1
     time_limit: float = 0.0
+    cpu_limit: float = 0.0
     init_from: str = None
     hparams: dict = dataclasses.field(default_factory=dict)
     # Pix2Pix only.
@@ -94,6 +95,9 @@ def build_parser():
     group.add_argument("--time-limit", type=cli.positive_float, default=None, metavar="MINUTES",
                        help="stop after the first epoch that ends past this many minutes "
                        "of training, counted across resumed sessions")
+    group.add_argument("--cpu-limit", type=cli.positive_float, default=None, metavar="MINUTES",
+                       help="the same on CPU minutes (all threads): the compute a run "
+                       "really had when other jobs share the cores")
     group.add_argument("--steps-per-execution", type=cli.positive_int, default=1,
                        help="batches run per call into the graph (default 1)")
     parser.add_argument("--hparam", action="append", metavar="KEY=VALUE",
@@ -129,6 +133,7 @@ def config_from_args(args):
     values["out"] = args.out or os.path.join("runs", args.model)
     values["verbose"] = 2 if args.quiet else "auto"
     values["time_limit"] = args.time_limit or 0.0
+    values["cpu_limit"] = args.cpu_limit or 0.0
     return TrainConfig(**values)
 
 
@@ -205,6 +210,7 @@ def make_callbacks(config, monitor="val_psnr", mode="max", keep_last=True):
             # CSVLogger appends rows under the header it found.
             log_cpu=not os.path.exists(history_path) or bool(cpu),
             limit_seconds=config.time_limit * 60 if config.time_limit else None,
+            cpu_limit_seconds=config.cpu_limit * 60 if config.cpu_limit else None,
         ),
         keras.callbacks.BackupAndRestore(os.path.join(config.out, "backup"),
                                          delete_checkpoint=False),
@@ -332,6 +338,21 @@ def initialize_from(trainer, path):
     target.set_weights(source.get_weights())
 
 
+def time_budget_spent(config):
+    """Which time limit a resumed run has already reached, if any.
+
+    Checked before ``fit``: Keras runs a batch and logs an epoch before a
+    callback's stop request at the start of training takes effect.
+    """
+    history_path = os.path.join(config.out, "history.csv")
+    for column, limit, what in (("elapsed_seconds", config.time_limit, "wall minutes"),
+                                ("cpu_seconds", config.cpu_limit, "CPU minutes")):
+        logged = logged_values(history_path, column)
+        if limit and logged and logged[-1] >= limit * 60:
+            return f"{logged[-1] / 60:.1f} of {limit:g} {what}"
+    return None
+
+
 def train(config):
     """Run (or resume) one training run; return the final history dict."""
     import keras
@@ -368,6 +389,10 @@ def train(config):
             f"output in {config.out}",
             flush=True,
         )
+        spent = time_budget_spent(config)
+        if spent:
+            print(f"Nothing to train: {config.out} has had its {spent}.", flush=True)
+            return {}
         started = time.time()
         with one_pass_validation():
             history = trainer.fit(

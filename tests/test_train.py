@@ -64,6 +64,17 @@ def test_time_limit_stops_after_the_epoch_that_passes_it(tmp_path):
     assert len(rows) == 1 and float(rows[0]["elapsed_seconds"]) > 0
 
 
+def test_cpu_limit_stops_after_the_epoch_that_passes_it_and_when_resumed(tmp_path):
+    out = tmp_path / "run"
+    args = ["--model", "dcnn", "--hparam", "depth=1", "--epochs", "5",
+            "--cpu-limit", "0.0001", "--out", str(out), *TINY]
+    train.main(args)
+    rows = _history_rows(out)
+    assert len(rows) == 1 and float(rows[0]["cpu_seconds"]) > 0.006
+    train.main(args)  # a resumed run that has had its CPU time trains nothing more
+    assert len(_history_rows(out)) == 1
+
+
 def test_classification_run_keeps_its_prior_and_ships_a_chroma_network(tmp_path):
     out = tmp_path / "run"
     args = ["--model", "unet", "--hparam", "depth=1", "--hparam", "base_filters=4",

@@ -155,6 +155,8 @@ def command_line(config, photos):
         parts.append("--mixed-precision")
     if config.get("time_limit"):
         parts.append(f"--time-limit {config['time_limit']:g}")
+    if config.get("cpu_limit"):
+        parts.append(f"--cpu-limit {config['cpu_limit']:g}")
     if config.get("init_from"):
         parts.append(f"--init-from {config['init_from']}")
     parts.append(f"--out {config['out']}")
