@@ -8,10 +8,10 @@
 # MODEL: unet pix2pix cae dcnn resnet densenet (default: all, in that order; pix2pix
 # first trains its starting point, a 600-step U-Net, as runs/ship-pix2pix-init).
 #
-# Every run writes runs/ship-<model>/ and resumes there when run again. --time-limit is
-# wall minutes counted across sessions; raise it (edit LIMIT below) to train further.
-# The project's runs shared the 2 cores (up to five at once, niced), so each model's
-# card gives the CPU minutes it really had, from history.csv's cpu_seconds.
+# Every run writes runs/ship-<model>/ and resumes there when run again, until it has had
+# its budget: 2 hours of both cores for unet and pix2pix, 40 minutes for the others,
+# counted in CPU minutes (--cpu-limit) so that runs sharing the cores, as the project's
+# did, still get their full compute. Raise BUDGET below to train further.
 #
 # Settings: the best quick-grid result per architecture (tuning/results/quick-all-photos/
 # summary.md), with the colour space that grid's validation chose where it compared
@@ -25,7 +25,7 @@ shift
 models=("$@")
 [ ${#models[@]} -eq 0 ] && models=(unet pix2pix cae dcnn resnet densenet)
 
-declare -A LIMIT=([unet]=130 [pix2pix]=130 [cae]=25 [dcnn]=40 [resnet]=40 [densenet]=40)
+declare -A BUDGET=([unet]=240 [pix2pix]=240 [cae]=80 [dcnn]=80 [resnet]=80 [densenet]=80)
 common=(--data "$photos" --image-size 256 --crop-size 128 --batch-size 16
         --steps-per-epoch 200 --seed 0 --quiet)
 unet=(--model unet --color-space lab --loss mae --learning-rate 0.002
@@ -34,7 +34,7 @@ unet=(--model unet --color-space lab --loss mae --learning-rate 0.002
 train() {  # train NAME ARGS...: one run, resumed if its folder exists
   local name=$1; shift
   # The model's own arguments come last, so they override the common ones.
-  python -m colorkeras.train "${common[@]}" --epochs 1000 --time-limit "${LIMIT[$name]}" \
+  python -m colorkeras.train "${common[@]}" --epochs 1000 --cpu-limit "${BUDGET[$name]}" \
       --out "runs/ship-$name" "$@"
 }
 
