@@ -1,4 +1,4 @@
-"""Callbacks that save the shipped network rather than the training wrapper."""
+"""Callbacks for the shipped network rather than the training wrapper."""
 
 import math
 import os
@@ -91,3 +91,23 @@ class TrainingClock(keras.callbacks.Callback):
     def _past(self, elapsed, cpu):
         return (self.limit_seconds is not None and elapsed >= self.limit_seconds) or (
             self.cpu_limit_seconds is not None and cpu >= self.cpu_limit_seconds)
+
+
+class PreciseBatchNorm(keras.callbacks.Callback):
+    """Recalibrate the network's batch norm statistics before each validation.
+
+    So validation scores, and the networks saved from them, show the weights
+    as they are rather than moving averages of where they were (see
+    ``recalibrate_batch_norm``). Costs ``batches`` forward passes per epoch.
+    """
+
+    def __init__(self, inputs, batches=50):
+        super().__init__()
+        self.inputs = inputs
+        self.batches = batches
+
+    def on_test_begin(self, logs=None):
+        from colorkeras.models.batch_norm import recalibrate_batch_norm
+
+        network = getattr(self.model, "generator", None) or self.model.network
+        recalibrate_batch_norm(network, self.inputs, self.batches)

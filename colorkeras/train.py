@@ -194,15 +194,17 @@ def best_so_far(history_path, monitor, mode):
     return max(values) if mode == "max" else min(values)
 
 
-def make_callbacks(config, monitor="val_psnr", mode="max", keep_last=True):
+def make_callbacks(config, train_dataset, monitor="val_psnr", mode="max", keep_last=True):
     import keras
 
-    from colorkeras.callbacks import SaveBestNetwork, TrainingClock
+    from colorkeras.callbacks import PreciseBatchNorm, SaveBestNetwork, TrainingClock
 
     history_path = os.path.join(config.out, "history.csv")
     elapsed = logged_values(history_path, "elapsed_seconds")
     cpu = logged_values(history_path, "cpu_seconds")
     return [
+        # Up to 50 batches: a few per cent of a 200-step epoch, forward only.
+        PreciseBatchNorm(train_dataset, batches=min(50, max(1, config.steps_per_epoch // 4))),
         TrainingClock(
             offset=elapsed[-1] if elapsed else 0.0,
             cpu_offset=cpu[-1] if cpu else 0.0,
@@ -401,7 +403,7 @@ def train(config):
                 steps_per_epoch=config.steps_per_epoch,
                 validation_data=val_data.dataset,
                 shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a dataset
-                callbacks=make_callbacks(config),
+                callbacks=make_callbacks(config, train_data.dataset),
                 verbose=config.verbose,
             )
         record.update(

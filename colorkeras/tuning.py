@@ -204,7 +204,7 @@ class ColorizationHyperModel(keras_tuner.HyperModel):
                 validation_data=val_data.dataset,
                 shuffle=False,
                 callbacks=[
-                    *train.make_callbacks(config, self.objective.name,
+                    *train.make_callbacks(config, train_data.dataset, self.objective.name,
                                           self.objective.direction, keep_last=False),
                     RequireMetric(self.objective.name),
                     *callbacks,

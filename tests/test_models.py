@@ -322,3 +322,48 @@ def test_keras_kernels_switches_the_traced_batch_norm_op():
     with batch_norm.keras_kernels():
         assert "FusedBatchNormV3" not in op_types()
     assert "FusedBatchNormV3" in op_types()
+
+
+def test_recalibrated_batch_norm_makes_inference_match_training_mode():
+    from colorkeras.models.batch_norm import batch_norm_layers, recalibrate_batch_norm
+
+    network = build_model("unet", color_space="lab", depth=2, base_filters=4)
+    rng = np.random.default_rng(0)
+    gray = rng.uniform(0, 1, [8, 16, 16, 1]).astype("float32")
+    norms = batch_norm_layers(network)
+    assert norms
+    for layer in norms:  # stale statistics, as after fast-moving weights
+        layer.moving_mean.assign(layer.moving_mean + 3.0)
+        layer.moving_variance.assign(layer.moving_variance * 50.0)
+    weights = [w.numpy() for w in network.trainable_weights]
+    training_mode = network(gray, training=True).numpy()
+    stale_gap = np.abs(network(gray).numpy() - training_mode).mean()
+    assert stale_gap > 0.05
+
+    batches = tf.data.Dataset.from_tensors((gray, gray)).repeat()
+    assert recalibrate_batch_norm(network, batches, batches=3) == 3
+    # One repeated batch: the averaged moments are that batch's (the fused
+    # kernel keeps the unbiased variance, a hair off what training divides by).
+    assert np.abs(network(gray).numpy() - training_mode).mean() < stale_gap / 20
+    for before, after in zip(weights, network.trainable_weights):
+        np.testing.assert_array_equal(before, after.numpy())
+    assert all(layer.momentum == 0.99 for layer in norms)
+
+
+def test_recalibration_averages_the_moments_of_its_batches():
+    from colorkeras.models.batch_norm import recalibrate_batch_norm
+
+    inputs = keras.Input([4, 4, 2])
+    norm = keras.layers.BatchNormalization()
+    network = keras.Model(inputs, norm(inputs))
+    rng = np.random.default_rng(1)
+    batches = [rng.normal(i, 1 + i, [3, 4, 4, 2]).astype("float32") for i in range(3)]
+    used = recalibrate_batch_norm(network, tf.data.Dataset.from_tensor_slices(
+        np.stack(batches)), batches=10)
+    assert used == 3  # the dataset ran out first
+    np.testing.assert_allclose(norm.moving_mean.numpy(),
+                               np.mean([b.mean(axis=(0, 1, 2)) for b in batches], axis=0),
+                               rtol=1e-5)
+    np.testing.assert_allclose(norm.moving_variance.numpy(),
+                               np.mean([b.var(axis=(0, 1, 2)) for b in batches], axis=0),
+                               rtol=1e-4)

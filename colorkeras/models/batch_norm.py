@@ -87,3 +87,54 @@ class FusedBatchNormalization(layers.BatchNormalization):
                 epsilon=self.epsilon, data_format="NHWC", is_training=False,
             )
         return tf.cast(y, self.compute_dtype)
+
+
+def batch_norm_layers(network):
+    """Every batch norm layer of ``network``, nested models included."""
+    found = []
+    for layer in network._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, layers.BatchNormalization):
+            found.append(layer)
+    return found
+
+
+def recalibrate_batch_norm(network, inputs, batches):
+    """Set the moving statistics to the batch statistics of the current weights.
+
+    The moving averages trail the weights by about ``1 / (1 - momentum)``
+    steps. When the weights move fast (a GAN, a high learning rate) the
+    network in inference mode no longer matches the one that trained, and its
+    output can drift far from it (a Pix2Pix generator turned garish where it
+    was grayish in training mode). Averaging the moments of ``batches``
+    training-mode passes over ``inputs`` with the weights held still fixes
+    that ("precise batch norm", as in pycls and fvcore). The weights, and
+    training itself, are untouched: training mode normalises with each
+    batch's own moments. Returns the number of batches used.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    norms = [layer for layer in batch_norm_layers(network) if layer.trainable]
+    if not norms:
+        return 0
+    momenta = [layer.momentum for layer in norms]
+    sums = [[np.zeros(layer.moving_mean.shape, np.float64) for _ in range(2)] for layer in norms]
+    saved = [(layer.moving_mean.numpy(), layer.moving_variance.numpy()) for layer in norms]
+    used = 0
+    try:
+        for layer in norms:
+            layer.momentum = 0.0  # each pass leaves that batch's own moments
+        forward = tf.function(lambda x: network(x, training=True))
+        for batch in inputs.take(batches):
+            forward(batch[0] if isinstance(batch, tuple) else batch)
+            for layer, (mean, variance) in zip(norms, sums):
+                mean += layer.moving_mean.numpy()
+                variance += layer.moving_variance.numpy()
+            used += 1
+    finally:
+        for layer, momentum, (mean, variance), (old_mean, old_variance) in zip(
+                norms, momenta, sums, saved):
+            layer.momentum = momentum
+            layer.moving_mean.assign(mean / used if used else old_mean)
+            layer.moving_variance.assign(variance / used if used else old_variance)
+    return used
