@@ -63,13 +63,15 @@ for m in "${models[@]}"; do
       # steps). From a 600-step U-Net, 800 GAN steps gave colour in the wrong places
       # (val ΔE2000 12.0, worse than gray's 11.46); from this one, 200 GAN steps gave
       # CF ratio 0.71 at ΔE2000 11.19. A resumed run needs no starting point.
+      # lambda 300, not the grid's 100: from that start, 400 steps with lambda 100
+      # overshot (CF ratio 1.17, ΔE2000 12.34), lambda 300 gave 0.63 and 10.80.
       if [ ! -d runs/ship-pix2pix/backup ]; then
         python -m colorkeras.train "${unet[@]}" "${common[@]}" --epochs 15 \
             --out runs/ship-pix2pix-init
       fi
       train pix2pix --model pix2pix --generator unet --color-space lab --loss mae \
           --learning-rate 0.001 --hparam depth=4 --hparam base_filters=16 \
-          --hparam activation=relu --lambda 100 --gan-loss lsgan --d-learning-rate 0.0002 \
+          --hparam activation=relu --lambda 300 --gan-loss lsgan --d-learning-rate 0.0002 \
           --d-hparam num_layers=3 --mixed-precision \
           --init-from runs/ship-pix2pix-init/model.keras ;;
     cae) train cae --model cae --color-space lab --loss mae --learning-rate 0.002 \
