@@ -216,8 +216,8 @@ def card(name, record, scores, data, sheet, photos, last=False, note=None):
         "",
         f"- Steps: {record['steps']:,} of {config['batch_size']} random 128x128 crops "
         f"({record['epochs']} epochs of {config['steps_per_epoch']}); "
-        + (f"the shipped weights are the last epoch's (`last.keras`), which scored better "
-           f"on the validation table than the best-PSNR epoch {record['best_epoch']}."
+        + (f"the shipped weights are the last epoch's (`last.keras`), not the best-PSNR "
+           f"epoch {record['best_epoch']}: PSNR favours a GAN's most cautious, grayish epoch."
            if last else
            f"the shipped weights are from epoch {record['best_epoch']}, the best validation "
            f"PSNR ({record['best_psnr']:.2f} dB in the training pipeline's own validation)."),
