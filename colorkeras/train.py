@@ -373,6 +373,10 @@ def train(config):
         trainer.build_state(train_data.dataset.element_spec[0])
         if config.init_from and not os.path.isdir(os.path.join(config.out, "backup")):
             initialize_from(trainer, config.init_from)
+        spent = time_budget_spent(config)
+        if spent:  # before anything is written: the run's record stays as it was
+            print(f"Nothing to train: {config.out} has had its {spent}.", flush=True)
+            return {}
         # Only now that every setting proved valid is anything written.
         os.makedirs(config.out, exist_ok=True)
         if prior is not None:
@@ -391,10 +395,6 @@ def train(config):
             f"output in {config.out}",
             flush=True,
         )
-        spent = time_budget_spent(config)
-        if spent:
-            print(f"Nothing to train: {config.out} has had its {spent}.", flush=True)
-            return {}
         started = time.time()
         with one_pass_validation():
             history = trainer.fit(

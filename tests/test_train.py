@@ -71,8 +71,10 @@ def test_cpu_limit_stops_after_the_epoch_that_passes_it_and_when_resumed(tmp_pat
     train.main(args)
     rows = _history_rows(out)
     assert len(rows) == 1 and float(rows[0]["cpu_seconds"]) > 0.006
-    train.main(args)  # a resumed run that has had its CPU time trains nothing more
+    record = (out / "config.json").read_text()
+    train.main([*args, "--learning-rate", "0.5"])  # has had its CPU time: trains nothing
     assert len(_history_rows(out)) == 1
+    assert (out / "config.json").read_text() == record  # and rewrites nothing
 
 
 def test_classification_run_keeps_its_prior_and_ships_a_chroma_network(tmp_path):
