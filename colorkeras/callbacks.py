@@ -6,6 +6,11 @@ import os
 import keras
 
 
+def shipped_network(trainer):
+    """The Functional network users load: a GAN's generator, else the trainer's network."""
+    return getattr(trainer, "generator", None) or trainer.network
+
+
 class SaveBestNetwork(keras.callbacks.Callback):
     """Save ``model.network`` (or ``model.generator``) when ``monitor`` improves.
 
@@ -40,7 +45,7 @@ class SaveBestNetwork(keras.callbacks.Callback):
             if not self._improved(value):
                 return
             self.best = value
-        network = getattr(self.model, "generator", None) or self.model.network
+        network = shipped_network(self.model)
         tmp = self.path + ".tmp.keras"
         network.save(tmp)
         os.replace(tmp, self.path)
@@ -109,5 +114,5 @@ class PreciseBatchNorm(keras.callbacks.Callback):
     def on_test_begin(self, logs=None):
         from colorkeras.models.batch_norm import recalibrate_batch_norm
 
-        network = getattr(self.model, "generator", None) or self.model.network
+        network = shipped_network(self.model)
         recalibrate_batch_norm(network, self.inputs, self.batches)

@@ -328,10 +328,12 @@ def initialize_from(trainer, path):
     """Copy a saved network's weights into the trainer's network (or generator)."""
     import keras
 
+    from colorkeras.callbacks import shipped_network
+
     if not os.path.isfile(path):
         raise cli.UsageError(f"--init-from: no such file: {path}")
     source = keras.models.load_model(path, safe_mode=True)
-    target = getattr(trainer, "generator", None) or trainer.network
+    target = shipped_network(trainer)
     shapes = [tuple(w.shape) for w in source.weights]
     if shapes != [tuple(w.shape) for w in target.weights]:
         raise cli.UsageError(

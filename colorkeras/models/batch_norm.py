@@ -92,9 +92,11 @@ class FusedBatchNormalization(layers.BatchNormalization):
 def batch_norm_layers(network):
     """Every batch norm layer of ``network``, nested models included."""
     found = []
-    for layer in network._flatten_layers(include_self=False, recursive=True):
+    for layer in network.layers:
         if isinstance(layer, layers.BatchNormalization):
             found.append(layer)
+        elif hasattr(layer, "layers"):
+            found += batch_norm_layers(layer)
     return found
 
 
