@@ -1,5 +1,6 @@
 """Callbacks for the shipped network rather than the training wrapper."""
 
+import csv
 import math
 import os
 
@@ -20,9 +21,13 @@ class SaveBestNetwork(keras.callbacks.Callback):
     a resumed run keep the best value of its earlier epochs, so a worse epoch
     after a restart does not replace a better saved model. With
     ``monitor=None`` it saves after every epoch (the latest network).
+    ``minimums`` (log name -> value) makes only epochs that reach every
+    minimum eligible, e.g. ``{"val_colorfulness_ratio": 0.6}`` picks the best
+    epoch among those colourful enough.
     """
 
-    def __init__(self, path, monitor="val_psnr", mode="max", initial_best=None):
+    def __init__(self, path, monitor="val_psnr", mode="max", initial_best=None,
+                 minimums=None):
         super().__init__()
         if mode not in ("max", "min"):
             raise ValueError(f"`mode` must be 'max' or 'min'. Received: mode={mode!r}")
@@ -30,6 +35,7 @@ class SaveBestNetwork(keras.callbacks.Callback):
         self.monitor = monitor
         self.mode = mode
         self.best = initial_best
+        self.minimums = dict(minimums or {})
 
     def _improved(self, value):
         if value is None or math.isnan(value):
@@ -39,15 +45,62 @@ class SaveBestNetwork(keras.callbacks.Callback):
         return value > self.best if self.mode == "max" else value < self.best
 
     def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
         if self.monitor is not None:
-            value = (logs or {}).get(self.monitor)
+            value = logs.get(self.monitor)
             value = None if value is None else float(value)
-            if not self._improved(value):
+            if not (self._improved(value) and reaches_minimums(logs, self.minimums)):
                 return
             self.best = value
         network = shipped_network(self.model)
         tmp = self.path + ".tmp.keras"
         network.save(tmp)
+        os.replace(tmp, self.path)
+
+
+def reaches_minimums(logs, minimums):
+    """Whether an epoch's logs reach every ``name -> minimum`` (a missing log does not)."""
+    for name, minimum in minimums.items():
+        value = logs.get(name)
+        if value is None or value == "" or not float(value) >= minimum:
+            return False
+    return True
+
+
+class HistoryLogger(keras.callbacks.Callback):
+    """Append each epoch's logs to a CSV file, which may gain columns.
+
+    Keras' CSVLogger appends rows under the header it finds, so a resumed run
+    that logs a new figure would shift every column after it. Here a new
+    column rewrites the file once under the wider header, with the earlier
+    rows left blank in it.
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def _read(self):
+        if not os.path.exists(self.path):
+            return [], []
+        with open(self.path, newline="") as f:
+            reader = csv.DictReader(f)
+            return list(reader.fieldnames or []), list(reader)
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}}
+        header, rows = self._read()
+        new = sorted(k for k in row if k not in header)
+        if not new:
+            with open(self.path, "a", newline="") as f:
+                csv.DictWriter(f, header).writerow(row)
+            return
+        header = header + new if header else ["epoch", *sorted(set(row) - {"epoch"})]
+        tmp = self.path + ".tmp"
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, header)
+            writer.writeheader()
+            writer.writerows([*rows, row])
         os.replace(tmp, self.path)
 
 
@@ -64,12 +117,10 @@ class TrainingClock(keras.callbacks.Callback):
     gives each run the same compute however many runs share the cores.
     """
 
-    def __init__(self, offset=0.0, limit_seconds=None, cpu_offset=0.0, log_cpu=True,
-                 cpu_limit_seconds=None):
+    def __init__(self, offset=0.0, limit_seconds=None, cpu_offset=0.0, cpu_limit_seconds=None):
         super().__init__()
         self.offset = float(offset)
         self.cpu_offset = float(cpu_offset)
-        self.log_cpu = log_cpu
         self.limit_seconds = limit_seconds
         self.cpu_limit_seconds = cpu_limit_seconds
         self._started = None
@@ -88,7 +139,6 @@ class TrainingClock(keras.callbacks.Callback):
         cpu = self.cpu_offset + time.process_time() - self._cpu_started
         if logs is not None:
             logs["elapsed_seconds"] = round(elapsed, 1)
-        if logs is not None and self.log_cpu:
             logs["cpu_seconds"] = round(cpu, 1)
         if self._past(elapsed, cpu):
             self.model.stop_training = True

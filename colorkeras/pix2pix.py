@@ -120,6 +120,7 @@ class Pix2Pix(ColorizationTrainer):
             self.rec_loss_tracker,
             self.rgb_mae_tracker,
             self.psnr_tracker,
+            *self.colour_trackers,
         ]
 
     def build_state(self, gray):
@@ -143,13 +144,13 @@ class Pix2Pix(ColorizationTrainer):
         d_loss = discriminator_loss(real_scores, fake_scores, self.gan_loss)
         return g_loss, d_loss, gan, rec
 
-    def track(self, gray, target, fake, g_loss, d_loss, gan, rec):
+    def track(self, gray, target, fake, g_loss, d_loss, gan, rec, training):
         self.g_loss_tracker.update_state(g_loss)
         self.d_loss_tracker.update_state(d_loss)
         self.gan_loss_tracker.update_state(gan)
         self.rec_loss_tracker.update_state(rec)
-        self.track_rgb(gray, target, fake)
-        return self.results()
+        self.track_rgb(gray, target, fake, training)
+        return self.results(training)
 
     def train_step(self, data):
         gray, target, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -162,13 +163,13 @@ class Pix2Pix(ColorizationTrainer):
         d_vars = self.discriminator.trainable_variables
         self.g_optimizer.apply_gradients(zip(g_tape.gradient(scaled_g_loss, g_vars), g_vars))
         self.d_optimizer.apply_gradients(zip(d_tape.gradient(scaled_d_loss, d_vars), d_vars))
-        return self.track(gray, target, fake, g_loss, d_loss, gan, rec)
+        return self.track(gray, target, fake, g_loss, d_loss, gan, rec, training=True)
 
     def test_step(self, data):
         gray, target, _ = keras.utils.unpack_x_y_sample_weight(data)
         fake = tf.cast(self.generator(gray, training=False), tf.float32)
         g_loss, d_loss, gan, rec = self.losses_for(gray, target, fake, training=False)
-        return self.track(gray, target, fake, g_loss, d_loss, gan, rec)
+        return self.track(gray, target, fake, g_loss, d_loss, gan, rec, training=False)
 
 
 def build_pix2pix(

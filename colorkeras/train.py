@@ -3,7 +3,8 @@
 With no arguments it trains a small U-Net on the embedded sample photos and
 writes, under ``--out`` (default ``runs/unet``):
 
-- ``model.keras``: the network that scored best on validation PSNR;
+- ``model.keras``: the network that scored best on validation (PSNR unless
+  ``--select`` says otherwise);
 - ``last.keras``: the network after the last finished epoch;
 - ``history.csv``: losses and metrics per epoch;
 - ``logs/``: TensorBoard logs;
@@ -26,6 +27,8 @@ import warnings
 from colorkeras import cli
 
 IDENTITY_FIELDS = ("model", "color_space", "loss", "hparams", "crop_size", "image_size")
+# What ``model.keras`` is chosen by: --select name -> (logged figure, direction).
+SELECTIONS = {"psnr": ("val_psnr", "max"), "delta_e2000": ("val_delta_e2000", "min")}
 
 
 @dataclasses.dataclass
@@ -49,6 +52,8 @@ class TrainConfig:
     time_limit: float = 0.0
     cpu_limit: float = 0.0
     init_from: str = None
+    select: str = "psnr"
+    min_colorfulness: float = 0.0
     hparams: dict = dataclasses.field(default_factory=dict)
     # Pix2Pix only.
     generator: str = "unet"
@@ -100,6 +105,15 @@ def build_parser():
                        "really had when other jobs share the cores")
     group.add_argument("--steps-per-execution", type=cli.positive_int, default=1,
                        help="batches run per call into the graph (default 1)")
+    group = parser.add_argument_group("model selection")
+    group.add_argument("--select", default=defaults.select, choices=tuple(SELECTIONS),
+                       help="the validation figure model.keras is chosen by: psnr (default), "
+                       "or delta_e2000 (CIEDE2000, lower is better), which is less "
+                       "partial to cautious, grayish colours")
+    group.add_argument("--min-colorfulness", type=cli.positive_float, default=None,
+                       metavar="RATIO",
+                       help="choose only among epochs whose validation colourfulness ratio "
+                       "(output / truth) reaches RATIO, e.g. 0.6 for a GAN")
     parser.add_argument("--hparam", action="append", metavar="KEY=VALUE",
                         help="architecture hyperparameter, repeatable, e.g. --hparam depth=3")
     parser.add_argument("--init-from", metavar="PATH",
@@ -134,6 +148,7 @@ def config_from_args(args):
     values["verbose"] = 2 if args.quiet else "auto"
     values["time_limit"] = args.time_limit or 0.0
     values["cpu_limit"] = args.cpu_limit or 0.0
+    values["min_colorfulness"] = args.min_colorfulness or 0.0
     return TrainConfig(**values)
 
 
@@ -149,10 +164,14 @@ def check_config(config):
 
 
 def check_resumable(config):
-    """Refuse to mix a new run into a folder that holds a different one."""
+    """Refuse to mix a new run into a folder that holds a different one.
+
+    Returns whether the run resumes with another ``--select`` or
+    ``--min-colorfulness``: its earlier best no longer counts.
+    """
     path = os.path.join(config.out, "config.json")
     if not os.path.exists(path):
-        return
+        return False
     with open(path) as f:
         previous = json.load(f)
     current = dataclasses.asdict(config)
@@ -163,6 +182,14 @@ def check_resumable(config):
             f"{config.out} holds a different run ({details}); "
             "use another --out or delete that folder"
         )
+    before = (previous.get("select", "psnr"), previous.get("min_colorfulness", 0.0))
+    if before != (config.select, config.min_colorfulness):
+        print(f"Note: {config.out}/model.keras was chosen by --select {before[0]} "
+              f"--min-colorfulness {before[1]:g}; from now on the epochs that log "
+              f"--select {config.select} --min-colorfulness {config.min_colorfulness:g} "
+              "choose it.", flush=True)
+        return True
+    return False
 
 
 def write_json(path, payload):
@@ -177,29 +204,57 @@ def write_json(path, payload):
     os.replace(tmp, path)
 
 
-def logged_values(history_path, column):
-    """A column of an earlier session's ``history.csv`` (empty if none)."""
+def logged_values(history_path, column, minimums=None):
+    """A column of an earlier session's ``history.csv`` (empty if none).
+
+    With ``minimums`` (column -> value), only from the epochs that reach them.
+    """
+    from colorkeras.callbacks import reaches_minimums
+
     if not os.path.exists(history_path):
         return []
     with open(history_path) as f:
-        return [float(row[column]) for row in csv.DictReader(f) if row.get(column)]
+        return [float(row[column]) for row in csv.DictReader(f)
+                if row.get(column) and reaches_minimums(row, minimums or {})]
 
 
-def best_so_far(history_path, monitor, mode):
+def best_so_far(history_path, monitor, mode, minimums=None):
     """The best ``monitor`` value already logged, so a resumed run keeps it."""
-    values = logged_values(history_path, monitor)
+    values = logged_values(history_path, monitor, minimums)
     values = [v for v in values if not math.isnan(v)]
     if not values:
         return None
     return max(values) if mode == "max" else min(values)
 
 
-def make_callbacks(config, train_dataset, monitor="val_psnr", mode="max", keep_last=True):
+def selection_minimums(min_colorfulness):
+    """The figures an epoch must reach to be chosen (see ``--min-colorfulness``)."""
+    return {"val_colorfulness_ratio": min_colorfulness} if min_colorfulness else {}
+
+
+def make_callbacks(config, train_dataset, monitor=None, mode=None, keep_last=True,
+                   keep_best=True):
+    """The callbacks of a run; ``monitor``/``mode`` default to ``config.select``.
+
+    ``keep_best=False`` forgets the best score of earlier sessions, for a run
+    resumed under another selection.
+    """
     import keras
 
-    from colorkeras.callbacks import PreciseBatchNorm, SaveBestNetwork, TrainingClock
+    from colorkeras.callbacks import (
+        HistoryLogger,
+        PreciseBatchNorm,
+        SaveBestNetwork,
+        TrainingClock,
+    )
 
+    if monitor is None:
+        monitor, mode = SELECTIONS[config.select]
+    minimums = selection_minimums(config.min_colorfulness)
     history_path = os.path.join(config.out, "history.csv")
+    best_path = os.path.join(config.out, "model.keras")
+    # Without the saved network, an earlier best would only keep a worse one from being saved.
+    keep_best = keep_best and os.path.exists(best_path)
     elapsed = logged_values(history_path, "elapsed_seconds")
     cpu = logged_values(history_path, "cpu_seconds")
     return [
@@ -208,21 +263,19 @@ def make_callbacks(config, train_dataset, monitor="val_psnr", mode="max", keep_l
         TrainingClock(
             offset=elapsed[-1] if elapsed else 0.0,
             cpu_offset=cpu[-1] if cpu else 0.0,
-            # A history begun before CPU time was logged keeps its columns:
-            # CSVLogger appends rows under the header it found.
-            log_cpu=not os.path.exists(history_path) or bool(cpu),
             limit_seconds=config.time_limit * 60 if config.time_limit else None,
             cpu_limit_seconds=config.cpu_limit * 60 if config.cpu_limit else None,
         ),
         keras.callbacks.BackupAndRestore(os.path.join(config.out, "backup"),
                                          delete_checkpoint=False),
         SaveBestNetwork(
-            os.path.join(config.out, "model.keras"),
+            best_path,
             monitor=monitor,
             mode=mode,
-            initial_best=best_so_far(history_path, monitor, mode),
+            initial_best=best_so_far(history_path, monitor, mode, minimums) if keep_best else None,
+            minimums=minimums,
         ),
-        keras.callbacks.CSVLogger(history_path, append=True),
+        HistoryLogger(history_path),
         keras.callbacks.TensorBoard(os.path.join(config.out, "logs")),
     ] + (
         # PSNR favours cautious, grayish colours; a GAN's latest generator may
@@ -362,7 +415,7 @@ def train(config):
     import keras
 
     check_config(config)
-    check_resumable(config)
+    reselect = check_resumable(config)
     keras.utils.set_random_seed(config.seed)
     if config.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
@@ -405,7 +458,7 @@ def train(config):
                 steps_per_epoch=config.steps_per_epoch,
                 validation_data=val_data.dataset,
                 shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a dataset
-                callbacks=make_callbacks(config, train_data.dataset),
+                callbacks=make_callbacks(config, train_data.dataset, keep_best=not reselect),
                 verbose=config.verbose,
             )
         record.update(

@@ -5,8 +5,10 @@ chroma of Lab / YUV), but people judge the result in RGB. Keras metrics only
 see ``(y_true, y_pred)``, not the gray input needed to rebuild RGB from a
 chroma prediction, so this `keras.Model` wraps the Functional network and owns
 ``train_step`` / ``test_step``: the loss is taken in the target space and MAE
-and PSNR in RGB. The network itself stays a plain Functional model, which is
-what gets saved and shipped.
+and PSNR in RGB. Validation also reports CIEDE2000 and the colourfulness
+ratio, the two figures that tell a grayish colorizer from a credible one. The
+network itself stays a plain Functional model, which is what gets saved and
+shipped.
 """
 
 import keras
@@ -50,6 +52,7 @@ class ColorizationTrainer(keras.Model):
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.rgb_mae_tracker = keras.metrics.Mean(name="mae")
         self.psnr_tracker = keras.metrics.Mean(name="psnr")
+        self.colour_trackers = [metrics.DeltaE2000(), metrics.ColorfulnessRatio()]
 
     def compile(self, optimizer="adam", loss="mae", **kwargs):
         """Set the optimizer and the pixel loss (a name from `losses.LOSSES`)."""
@@ -79,21 +82,29 @@ class ColorizationTrainer(keras.Model):
 
     @property
     def metrics(self):
-        return [self.loss_tracker, self.rgb_mae_tracker, self.psnr_tracker]
+        return [self.loss_tracker, self.rgb_mae_tracker, self.psnr_tracker,
+                *self.colour_trackers]
 
-    def track_rgb(self, gray, target, prediction):
-        """Update RGB MAE and PSNR from a batch in the target space.
+    def track_rgb(self, gray, target, prediction, training=False):
+        """Update the RGB metrics from a batch in the target space.
 
         The truth is rebuilt from its own target the same way as the
         prediction, so both share the luminance the network was given.
+        CIEDE2000 and colourfulness are left out of training steps, where
+        they would only cost time.
         """
         true_rgb = color.decode_output(gray, target, self.color_space)
         pred_rgb = color.decode_output(gray, tf.cast(prediction, tf.float32), self.color_space)
         self.rgb_mae_tracker.update_state(metrics.mae(true_rgb, pred_rgb))
         self.psnr_tracker.update_state(metrics.psnr(true_rgb, pred_rgb))
+        if not training:
+            for tracker in self.colour_trackers:
+                tracker.update_state(true_rgb, pred_rgb)
 
-    def results(self):
-        return {m.name: m.result() for m in self.metrics}
+    def results(self, training=False):
+        """The logged figures: the validation-only colour metrics when not training."""
+        skipped = self.colour_trackers if training else []
+        return {m.name: m.result() for m in self.metrics if m not in skipped}
 
     def train_step(self, data):
         gray, target, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -109,8 +120,8 @@ class ColorizationTrainer(keras.Model):
         self.loss_tracker.update_state(loss)
         if not self.rgb_metrics_in_training:
             return {"loss": self.loss_tracker.result()}
-        self.track_rgb(gray, target, prediction)
-        return self.results()
+        self.track_rgb(gray, target, prediction, training=True)
+        return self.results(training=True)
 
     def test_step(self, data):
         gray, target, _ = keras.utils.unpack_x_y_sample_weight(data)

@@ -29,8 +29,10 @@ def test_train_writes_model_history_logs_and_config(tmp_path):
     rows = _history_rows(out)
     assert len(rows) == 1
     assert {"loss", "mae", "psnr", "val_loss", "val_mae", "val_psnr", "elapsed_seconds",
-            "cpu_seconds"} <= set(
-        rows[0])
+            "cpu_seconds", "val_delta_e2000", "val_colorfulness_ratio"} <= set(rows[0])
+    # The colour figures cost time in every step, so only validation has them.
+    assert "delta_e2000" not in rows[0] and "colorfulness_ratio" not in rows[0]
+    assert 0 < float(rows[0]["val_delta_e2000"]) < 100
     config = json.loads((out / "config.json").read_text())
     assert config["model"] == "dcnn" and config["hparams"] == {"depth": 2, "filters": 8}
     assert config["parameters"] > 0
@@ -117,6 +119,20 @@ def test_init_from_starts_pix2pix_from_a_trained_unet(tmp_path):
                     "--init-from", str(tmp_path / "u" / "model.keras")])
 
 
+def test_min_colorfulness_keeps_every_epoch_out_of_reach_from_model_keras(tmp_path):
+    out = tmp_path / "run"
+    args = ["--model", "unet", "--hparam", "depth=1", "--hparam", "base_filters=4",
+            "--select", "delta_e2000", "--out", str(out), *TINY]
+    # A ratio no barely trained network reaches: no epoch is eligible.
+    train.main(["--epochs", "1", "--min-colorfulness", "1000", *args])
+    assert (out / "last.keras").exists()
+    assert not (out / "model.keras").exists(), _history_rows(out)
+    # Without the minimum, the resumed run chooses by CIEDE2000 alone.
+    train.main(["--epochs", "2", *args])
+    assert (out / "model.keras").exists(), _history_rows(out)
+    assert json.loads((out / "config.json").read_text())["select"] == "delta_e2000"
+
+
 def test_other_settings_in_same_folder_are_refused(tmp_path):
     out = tmp_path / "run"
     train.main(["--model", "dcnn", "--hparam", "depth=1", "--epochs", "1",
@@ -134,6 +150,8 @@ def test_other_settings_in_same_folder_are_refused(tmp_path):
         (["--crop-size", "300"], "crop_size"),
         (["--image-size", "0"], "must be positive"),
         (["--hparam", "depth=0"], "depth"),
+        (["--select", "ssim"], "invalid choice"),
+        (["--min-colorfulness", "-1"], "must be positive"),
         (["--loss", "classification", "--color-space", "yuv"], "--color-space lab"),
         (["--loss", "classification", "--color-space", "lab", "--model", "pix2pix"],
          "regression models"),
@@ -151,3 +169,19 @@ def test_bad_arguments_exit_nonzero_with_one_line(tmp_path, args, message):
     ours = [line for line in lines if line.startswith(("error:", "python -m colorkeras"))]
     assert ours == [lines[-1]]
     assert "Traceback" not in result.stderr
+
+
+def test_history_logger_widens_its_header_instead_of_shifting_columns(tmp_path):
+    from colorkeras.callbacks import HistoryLogger
+
+    path = tmp_path / "history.csv"
+    logger = HistoryLogger(str(path))
+    logger.on_epoch_end(0, {"loss": 1.0, "val_psnr": 20.0})
+    # A resumed run logs a new figure: earlier rows keep theirs, blank under it.
+    logger.on_epoch_end(1, {"loss": 0.5, "val_psnr": 21.0, "val_delta_e2000": 9.0})
+    logger.on_epoch_end(2, {"loss": 0.25, "val_psnr": 22.0, "val_delta_e2000": 8.0})
+    rows = _history_rows(tmp_path)
+    assert [r["val_psnr"] for r in rows] == ["20.0", "21.0", "22.0"]
+    assert [r["val_delta_e2000"] for r in rows] == ["", "9.0", "8.0"]
+    assert train.best_so_far(str(path), "val_delta_e2000", "min") == 8.0
+    assert train.logged_values(str(path), "loss", {"val_delta_e2000": 8.5}) == [0.5]
