@@ -72,3 +72,19 @@ def test_cards_and_table_carry_the_measured_figures(tmp_path, monkeypatch):
     assert "1 photos of the pool's train split from 1 sources" in card
     table = (evaluation / "readme_table.md").read_text()
     assert "| `unet` | 600 | 12 | 17 | 23.00 |" in table
+
+
+def test_chosen_epoch_follows_the_runs_selection_and_its_minimum():
+    tool = _load_tool()
+    history = [
+        {"val_psnr": "23.5", "val_delta_e2000": "10.5", "val_colorfulness_ratio": "0.50"},
+        {"val_psnr": "23.0", "val_delta_e2000": "10.8", "val_colorfulness_ratio": "0.65"},
+        {"val_psnr": "22.0", "val_delta_e2000": "11.5", "val_colorfulness_ratio": "0.90"},
+        {"val_psnr": "23.9", "val_delta_e2000": "", "val_colorfulness_ratio": ""},
+    ]
+    assert tool.chosen_epoch({}, history) == (3, "val_psnr")
+    assert tool.chosen_epoch({"select": "delta_e2000"}, history) == (0, "val_delta_e2000")
+    config = {"select": "delta_e2000", "min_colorfulness": 0.6}
+    assert tool.chosen_epoch(config, history) == (1, "val_delta_e2000")
+    record = dict(config=config, best_epoch=2, best_value=10.8, monitor="val_delta_e2000")
+    assert "epoch 2, the lowest validation CIEDE2000 (10.80) among" in tool.selection_text(record)

@@ -65,12 +65,44 @@ def training_record(run_dir):
     steps = epochs * config["steps_per_epoch"]
     wall = float(history[-1]["elapsed_seconds"])
     last_epoch = wall - (float(history[-2]["elapsed_seconds"]) if epochs > 1 else 0.0)
-    best = max(range(epochs), key=lambda i: float(history[i]["val_psnr"]))
+    best, monitor = chosen_epoch(config, history)
     cpu = history[-1].get("cpu_seconds")
     return dict(config=config, epochs=epochs, steps=steps, wall=wall,
                 cpu=float(cpu) if cpu else None,
                 throughput=config["steps_per_epoch"] * config["batch_size"] / last_epoch,
-                best_epoch=best + 1, best_psnr=float(history[best]["val_psnr"]))
+                best_epoch=best + 1, monitor=monitor, best_value=float(history[best][monitor]))
+
+
+def chosen_epoch(config, history):
+    """The epoch `model.keras` holds: the run's --select among eligible epochs."""
+    from colorkeras.callbacks import reaches_minimums
+    from colorkeras.train import SELECTIONS, selection_minimums
+
+    monitor, mode = SELECTIONS[config.get("select", "psnr")]
+    minimums = selection_minimums(config.get("min_colorfulness", 0.0))
+    eligible = [i for i, row in enumerate(history)
+                if row.get(monitor) and reaches_minimums(row, minimums)]
+    if not eligible:
+        raise SystemExit(f"{config['out']}: no epoch logged {monitor} and reached {minimums}")
+    pick = max if mode == "max" else min
+    return pick(eligible, key=lambda i: float(history[i][monitor])), monitor
+
+
+def selection_text(record):
+    """How the card's weights were chosen, in a sentence's second half."""
+    config, value = record["config"], record["best_value"]
+    if record["monitor"] == "val_psnr":
+        what = f"the best validation PSNR ({value:.2f} dB"
+    else:
+        what = f"the lowest validation CIEDE2000 ({value:.2f}"
+    if config.get("min_colorfulness"):
+        what += (f") among the epochs whose colourfulness ratio reached "
+                 f"{config['min_colorfulness']:g} (`--select {config['select']} "
+                 f"--min-colorfulness {config['min_colorfulness']:g}`; figures from the "
+                 "training pipeline's own validation on the val photos)")
+    else:
+        what += " in the training pipeline's own validation)"
+    return f"the shipped weights are from epoch {record['best_epoch']}, {what}."
 
 
 def data_summary(manifest):
@@ -157,6 +189,10 @@ def command_line(config, photos):
         parts.append(f"--time-limit {config['time_limit']:g}")
     if config.get("cpu_limit"):
         parts.append(f"--cpu-limit {config['cpu_limit']:g}")
+    if config.get("select", "psnr") != "psnr":
+        parts.append(f"--select {config['select']}")
+    if config.get("min_colorfulness"):
+        parts.append(f"--min-colorfulness {config['min_colorfulness']:g}")
     if config.get("init_from"):
         parts.append(f"--init-from {config['init_from']}")
     parts.append(f"--out {config['out']}")
@@ -218,9 +254,7 @@ def card(name, record, scores, data, sheet, photos, last=False, note=None):
         f"({record['epochs']} epochs of {config['steps_per_epoch']}); "
         + (f"the shipped weights are the last epoch's (`last.keras`), not the best-PSNR "
            f"epoch {record['best_epoch']}: PSNR favours a GAN's most cautious, grayish epoch."
-           if last else
-           f"the shipped weights are from epoch {record['best_epoch']}, the best validation "
-           f"PSNR ({record['best_psnr']:.2f} dB in the training pipeline's own validation)."),
+           if last else selection_text(record)),
         f"- Wall time {record['wall'] / 60:.1f} min; {cpu_text}; final throughput "
         f"{record['throughput']:.1f} images/s while sharing the cores.",
         *([f"- {note}"] if note else []),
