@@ -252,8 +252,8 @@ def card(name, record, scores, data, sheet, photos, last=False, note=None):
         "",
         f"- Steps: {record['steps']:,} of {config['batch_size']} random 128x128 crops "
         f"({record['epochs']} epochs of {config['steps_per_epoch']}); "
-        + (f"the shipped weights are the last epoch's (`last.keras`), not the best-PSNR "
-           f"epoch {record['best_epoch']}: PSNR favours a GAN's most cautious, grayish epoch."
+        + (f"the shipped weights are the last epoch's (`last.keras`), not the epoch "
+           f"{record['best_epoch']} that the run's --select chose."
            if last else selection_text(record)),
         f"- Wall time {record['wall'] / 60:.1f} min; {cpu_text}; final throughput "
         f"{record['throughput']:.1f} images/s while sharing the cores.",
