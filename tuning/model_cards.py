@@ -256,7 +256,8 @@ def card(name, record, scores, data, sheet, photos, last=False, note=None):
            f"{record['best_epoch']} that the run's --select chose."
            if last else selection_text(record)),
         f"- Wall time {record['wall'] / 60:.1f} min; {cpu_text}; final throughput "
-        f"{record['throughput']:.1f} images/s while sharing the cores.",
+        f"{record['throughput']:.1f} images/s over the last epoch (the runs shared the 2 cores "
+        f"for most of their time, so earlier epochs ran slower).",
         *([f"- {note}"] if note else []),
         "- Hardware: 2 vCPUs of an AMD EPYC (Zen 4) at 2.6 GHz, 24 GB RAM, no GPU; "
         "TensorFlow 2.21, Keras 3.15; mixed bfloat16 with fused batch norm."
