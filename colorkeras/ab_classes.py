@@ -27,6 +27,7 @@ import tensorflow as tf
 from keras import layers
 
 from colorkeras import color
+from colorkeras.models import blocks
 
 GRID = 10.0
 """Lattice spacing in a*b* units, the paper's 10 (313 in-gamut bins there)."""
@@ -184,8 +185,7 @@ class ABClassificationLoss(keras.losses.Loss):
     def call(self, y_true, y_pred):
         indices, weights = soft_encode(y_true * color.LAB_AB_SCALE, self.grid)
         log_p = tf.nn.log_softmax(tf.cast(y_pred, tf.float32), axis=-1)
-        rank = len(y_pred.shape) - 1
-        picked = tf.gather(log_p, indices, batch_dims=rank)
+        picked = _pick_log_probabilities(log_p, indices)
         cross_entropy = -tf.reduce_sum(weights * picked, axis=-1)
         if self.class_weights is not None:
             per_bin = tf.constant(self.class_weights, tf.float32)
@@ -196,6 +196,25 @@ class ABClassificationLoss(keras.losses.Loss):
         return {**super().get_config(), "class_weights": self.class_weights, "grid": self.grid}
 
 
+def _pick_log_probabilities(log_p, indices):
+    """``log_p[b, i // f, j // f, indices[b, i, j, k]]`` for every pixel and bin.
+
+    Logits may be at 1/f of the target's resolution (an ``output_stride``
+    network): each of the f x f pixels a logit covers then adds its own
+    soft-encoded colour to the loss, which is the cross-entropy against the
+    block's colour histogram, with no large upsampled tensor built.
+    """
+    if len(log_p.shape) != 4:
+        return tf.gather(log_p, indices, batch_dims=len(log_p.shape) - 1)
+    factor = tf.shape(indices)[1] // tf.shape(log_p)[1]
+    rows = tf.range(tf.shape(indices)[1]) // factor
+    cols = tf.range(tf.shape(indices)[2]) // factor
+    grid = tf.stack(tf.meshgrid(rows, cols, indexing="ij"), axis=-1)  # [H, W, 2]
+    grid = tf.broadcast_to(grid[None, :, :, None, :],
+                           tf.concat([tf.shape(indices), [2]], axis=0))
+    return tf.gather_nd(log_p, tf.concat([grid, indices[..., None]], axis=-1), batch_dims=1)
+
+
 def with_classification_head(network, grid=GRID, temperature=TEMPERATURE):
     """Swap a Lab network's regression head for bin logits + annealed mean.
 
@@ -204,20 +223,23 @@ def with_classification_head(network, grid=GRID, temperature=TEMPERATURE):
     Args:
         network: a colorkeras network built with ``color_space="lab"``.
     """
-    try:
-        head = network.get_layer("lab_output")
-    except ValueError:
-        head = None
-    if head is None or network.layers[-1] is not head:
+    last = network.layers[-1]
+    if last.name != "lab_output":
         raise ValueError(
             "The classification loss predicts Lab chroma bins: build the network "
             "with color_space='lab'. Received: a network whose last layer is "
-            f"{network.layers[-1].name!r}"
+            f"{last.name!r}"
         )
+    # A network with an output stride ends head -> bilinear resize: the logits
+    # replace the head, at its resolution, and the resize stays last.
+    upscale = int(getattr(last, "size", (1, 1))[0]) if isinstance(last, layers.UpSampling2D) else 1
+    head = network.get_layer("lab_head") if upscale > 1 else last
     logits = layers.Conv2D(
         len(bin_centres(grid)), 1, dtype="float32", name=LOGITS_LAYER
     )(head.input)
-    outputs = AnnealedMean(grid, temperature, name="lab_output")(logits)
+    chroma_name = "lab_output" if upscale == 1 else "lab_chroma"
+    outputs = AnnealedMean(grid, temperature, name=chroma_name)(logits)
+    outputs = blocks.upscale_output(outputs, upscale, "lab_output")
     return keras.Model(network.inputs, outputs, name=network.name)
 
 

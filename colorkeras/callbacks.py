@@ -166,3 +166,28 @@ class PreciseBatchNorm(keras.callbacks.Callback):
 
         network = shipped_network(self.model)
         recalibrate_batch_norm(network, self.inputs, self.batches)
+
+
+class EncoderSchedule(keras.callbacks.Callback):
+    """Freeze an ImageNet encoder for the first epochs, then fine-tune it gently.
+
+    A fresh decoder sends large, random gradients back; reaching the encoder
+    they would wreck the ImageNet features before the decoder has learned to
+    use them. So the encoder's own optimizer (``model.encoder_optimizer``,
+    see `ColorizationTrainer.compile`) has a learning rate of 0 for
+    ``freeze_epochs`` epochs, then ``learning_rate``. Set per epoch from the
+    epoch index, so a resumed run lands in the right phase.
+    """
+
+    def __init__(self, freeze_epochs, learning_rate):
+        super().__init__()
+        self.freeze_epochs = freeze_epochs
+        self.learning_rate = float(learning_rate)
+
+    def rate_at(self, epoch):
+        return 0.0 if epoch < self.freeze_epochs else self.learning_rate
+
+    def on_epoch_begin(self, epoch, logs=None):
+        optimizer = getattr(self.model, "encoder_optimizer", None)
+        if optimizer is not None:
+            optimizer.learning_rate = self.rate_at(epoch)

@@ -22,26 +22,36 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def _number(text, kind, accept, requirement):
+    """Parse ``text`` as ``kind`` and require ``accept(value)`` (argparse types)."""
+    try:
+        value = kind(text)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if not accept(value):
+        raise argparse.ArgumentTypeError(f"must be {requirement}, got {value}")
+    return value
+
+
 def positive_int(text):
     """argparse type for sizes and counts."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
+    return _number(text, int, lambda v: v > 0, "positive")
+
+
+def non_negative_int(text):
+    """argparse type for counts that may be zero."""
+    return _number(text, int, lambda v: v >= 0, "zero or more")
 
 
 def positive_float(text):
     """argparse type for learning rates and weights."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
-    return value
+    return _number(text, float, lambda v: v > 0, "positive")
+
+
+def unit_interval(text):
+    """argparse type for a share in [0, 1]."""
+    return _number(text, float, lambda v: 0 <= v <= 1, "between 0 and 1")
 
 
 def add_data_args(parser, image_size=256, crop_size=128, batch_size=16):

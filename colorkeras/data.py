@@ -30,7 +30,7 @@ from colorkeras import color
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 SAMPLE_DIR = pathlib.Path(__file__).parent / "datasets" / "sample"
-SPLITS = ("train", "val")
+SPLITS = ("train", "val", "select")
 
 # TFDS split expressions; tf_flowers ships only a train split.
 TFDS_SPLITS = {
@@ -109,27 +109,46 @@ def readable_images(paths):
     return kept
 
 
+def _hash_share(path, salt=""):
+    """A stable number in [0, 1] per file name, unmoved by other files."""
+    digest = hashlib.sha1((salt + os.path.basename(path)).encode()).hexdigest()
+    return int(digest[:8], 16) / 0xFFFFFFFF
+
+
 def _in_val_split(path, val_fraction):
     """A stable split that does not move when files are added or removed."""
-    digest = hashlib.sha1(os.path.basename(path).encode()).hexdigest()
-    return int(digest[:8], 16) / 0xFFFFFFFF < val_fraction
+    return _hash_share(path) < val_fraction
 
 
-def folder_split_files(folder, split, val_fraction=0.1):
-    """The readable image files of one split of a folder source."""
+def _in_select_split(path, select_fraction):
+    """The training photos held out to choose checkpoints on (salted: not the val hash)."""
+    return _hash_share(path, salt="select:") < select_fraction
+
+
+def folder_split_files(folder, split, val_fraction=0.1, select_fraction=0.0):
+    """The readable image files of one split of a folder source.
+
+    ``select`` is ``select_fraction`` of the training photos, chosen by a
+    stable hash and then left out of ``train``: checkpoints chosen on it are
+    not chosen on the photos ``val`` reports.
+    """
     if split not in SPLITS:
         raise ValueError(f"`split` must be one of {SPLITS}. Received: split={split!r}")
-    split_dir = os.path.join(folder, split)
+    if split == "select" and not select_fraction > 0:
+        raise ValueError("The 'select' split needs a positive `select_fraction`. "
+                         f"Received: select_fraction={select_fraction!r}")
     if os.path.isdir(os.path.join(folder, "train")) and os.path.isdir(
         os.path.join(folder, "val")
     ):
-        paths = list_image_files(split_dir)
+        paths = list_image_files(os.path.join(folder, "val" if split == "val" else "train"))
     else:
         paths = [
             p
             for p in list_image_files(folder)
             if _in_val_split(p, val_fraction) == (split == "val")
         ]
+    if split != "val" and select_fraction > 0:
+        paths = [p for p in paths if _in_select_split(p, select_fraction) == (split == "select")]
     paths = readable_images(paths)
     if not paths:
         raise DataError(f"No readable image for the {split!r} split in {folder!r}.")
@@ -143,8 +162,11 @@ def decode_file(path):
     return tf.ensure_shape(image, [None, None, 3])
 
 
-def load_photos(source, split, val_fraction=0.1):
+def load_photos(source, split, val_fraction=0.1, select_fraction=0.0):
     """Decoded uint8 RGB photos of one split, and how many there are."""
+    if source.kind == "tfds" and select_fraction > 0:
+        raise DataError("A 'select' share is taken from folders of photos; "
+                        f"{source.description} has its own splits.")
     if source.kind == "tfds":
         import tensorflow_datasets as tfds
 
@@ -156,7 +178,7 @@ def load_photos(source, split, val_fraction=0.1):
         if count == 0:
             raise DataError(f"TFDS split {splits[split]!r} of {source.location!r} is empty.")
         return ds.map(lambda ex: _ensure_rgb(ex["image"])), count
-    paths = folder_split_files(source.location, split, val_fraction)
+    paths = folder_split_files(source.location, split, val_fraction, select_fraction)
     ds = tf.data.Dataset.from_tensor_slices(paths)
     ds = ds.map(decode_file, num_parallel_calls=tf.data.AUTOTUNE)
     # Pillow accepted these files; a TF decoder that still fails is skipped.
@@ -219,6 +241,7 @@ def make_dataset(
     val_fraction=0.1,
     cache=True,
     shuffle_buffer=1024,
+    select_fraction=0.0,
 ):
     """Build the (gray, target) pipeline for one split.
 
@@ -228,7 +251,8 @@ def make_dataset(
 
     Args:
         data: "sample", a folder path, or "tfds:NAME".
-        split: "train" or "val".
+        split: "train", "val", or "select" (photos held out of train to
+            choose checkpoints on; needs ``select_fraction``).
         color_space: "rgb", "lab" or "yuv"; the target is RGB, or the chroma.
         image_size: the shorter side every photo is resized to.
         crop_size: the training crop.
@@ -237,6 +261,8 @@ def make_dataset(
         val_fraction: share of a plain folder used for validation.
         cache: keep decoded, resized photos in memory after the first epoch.
         shuffle_buffer: photos shuffled at a time.
+        select_fraction: share of a folder's training photos held out as
+            the "select" split (0: none, and "train" keeps them all).
 
     Returns:
         A `Pipeline` holding the dataset, the number of photos and the
@@ -254,7 +280,7 @@ def make_dataset(
     if batch_size <= 0:
         raise ValueError(f"`batch_size` must be positive. Received: batch_size={batch_size}")
     source = parse_source(data)
-    photos, count = load_photos(source, split, val_fraction)
+    photos, count = load_photos(source, split, val_fraction, select_fraction)
     photos = photos.map(
         lambda img: resize_shorter_side(img, image_size),
         num_parallel_calls=tf.data.AUTOTUNE,

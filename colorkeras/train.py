@@ -26,7 +26,8 @@ import warnings
 
 from colorkeras import cli
 
-IDENTITY_FIELDS = ("model", "color_space", "loss", "hparams", "crop_size", "image_size")
+IDENTITY_FIELDS = ("model", "color_space", "loss", "hparams", "crop_size", "image_size",
+                   "select_fraction", "class_rebalance")
 # What ``model.keras`` is chosen by: --select name -> (logged figure, direction).
 SELECTIONS = {"psnr": ("val_psnr", "max"), "delta_e2000": ("val_delta_e2000", "min")}
 
@@ -54,6 +55,10 @@ class TrainConfig:
     init_from: str = None
     select: str = "psnr"
     min_colorfulness: float = 0.0
+    select_fraction: float = 0.0
+    freeze_encoder_epochs: int = 0
+    encoder_lr_scale: float = 0.1
+    class_rebalance: float = 0.5
     hparams: dict = dataclasses.field(default_factory=dict)
     # Pix2Pix only.
     generator: str = "unet"
@@ -82,6 +87,11 @@ def build_parser():
                         help="pixel loss on the target (default: mae), or 'classification': "
                         "rebalanced cross-entropy over a*b* bins, decoded by annealed mean "
                         "(Zhang et al. 2016; needs --color-space lab)")
+    parser.add_argument("--class-rebalance", type=cli.unit_interval,
+                        default=defaults.class_rebalance, metavar="LAMBDA",
+                        help="with --loss classification: the uniform share mixed into the "
+                        "colour prior before inverting it; 0.5 is the paper's, 1 weights "
+                        "every colour bin equally (default 0.5)")
     parser.add_argument("--color-space", default=defaults.color_space, choices=COLOR_SPACES,
                         help="what the network predicts: rgb, or lab / yuv chroma (default: yuv)")
     cli.add_data_args(parser)
@@ -105,6 +115,15 @@ def build_parser():
                        "really had when other jobs share the cores")
     group.add_argument("--steps-per-execution", type=cli.positive_int, default=1,
                        help="batches run per call into the graph (default 1)")
+    group = parser.add_argument_group("ImageNet encoder (--hparam backbone=efficientnet_lite0)")
+    group.add_argument("--freeze-encoder-epochs", type=cli.non_negative_int,
+                       default=defaults.freeze_encoder_epochs, metavar="N",
+                       help="train only the decoder for the first N epochs (default 0)")
+    group.add_argument("--encoder-lr-scale", type=cli.positive_float,
+                       default=defaults.encoder_lr_scale, metavar="SCALE",
+                       help="then fine-tune the encoder at SCALE x --learning-rate "
+                       f"(default {defaults.encoder_lr_scale}); its batch norm keeps "
+                       "its ImageNet statistics throughout")
     group = parser.add_argument_group("model selection")
     group.add_argument("--select", default=defaults.select, choices=tuple(SELECTIONS),
                        help="the validation figure model.keras is chosen by: psnr (default), "
@@ -114,6 +133,11 @@ def build_parser():
                        metavar="RATIO",
                        help="choose only among epochs whose validation colourfulness ratio "
                        "(output / truth) reaches RATIO, e.g. 0.6 for a GAN")
+    group.add_argument("--select-fraction", type=cli.unit_interval, default=None,
+                       metavar="SHARE",
+                       help="hold this share of the training photos out (by a stable hash "
+                       "of the file name) and validate on them instead of the val split, "
+                       "so model.keras is not chosen on the photos you report, e.g. 0.06")
     parser.add_argument("--hparam", action="append", metavar="KEY=VALUE",
                         help="architecture hyperparameter, repeatable, e.g. --hparam depth=3")
     parser.add_argument("--init-from", metavar="PATH",
@@ -149,6 +173,7 @@ def config_from_args(args):
     values["time_limit"] = args.time_limit or 0.0
     values["cpu_limit"] = args.cpu_limit or 0.0
     values["min_colorfulness"] = args.min_colorfulness or 0.0
+    values["select_fraction"] = args.select_fraction or 0.0
     return TrainConfig(**values)
 
 
@@ -175,7 +200,8 @@ def check_resumable(config):
     with open(path) as f:
         previous = json.load(f)
     current = dataclasses.asdict(config)
-    changed = [k for k in IDENTITY_FIELDS if previous.get(k) != current.get(k)]
+    defaults = dataclasses.asdict(TrainConfig())  # fields older runs did not record
+    changed = [k for k in IDENTITY_FIELDS if previous.get(k, defaults[k]) != current.get(k)]
     if changed:
         details = ", ".join(f"{k}: {previous.get(k)!r} -> {current.get(k)!r}" for k in changed)
         raise cli.UsageError(
@@ -242,6 +268,7 @@ def make_callbacks(config, train_dataset, monitor=None, mode=None, keep_last=Tru
     import keras
 
     from colorkeras.callbacks import (
+        EncoderSchedule,
         HistoryLogger,
         PreciseBatchNorm,
         SaveBestNetwork,
@@ -277,6 +304,8 @@ def make_callbacks(config, train_dataset, monitor=None, mode=None, keep_last=Tru
         ),
         HistoryLogger(history_path),
         keras.callbacks.TensorBoard(os.path.join(config.out, "logs")),
+        EncoderSchedule(config.freeze_encoder_epochs,
+                        config.learning_rate * config.encoder_lr_scale),
     ] + (
         # PSNR favours cautious, grayish colours; a GAN's latest generator may
         # be the better colorizer, so it is kept too (``last.keras``).
@@ -339,9 +368,24 @@ def build_trainer(config, class_weights=None):
     trainer.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
         loss=loss,
+        encoder_optimizer=encoder_optimizer(config, network),
         steps_per_execution=config.steps_per_execution,
     )
     return trainer
+
+
+def encoder_optimizer(config, network):
+    """The ImageNet encoder's own Adam, if ``network`` has one (else ``None``).
+
+    Its learning rate is set each epoch by `callbacks.EncoderSchedule`.
+    """
+    import keras
+
+    from colorkeras.models import efficientnet_lite
+
+    if not efficientnet_lite.encoders_of(network):
+        return None
+    return keras.optimizers.Adam(config.learning_rate * config.encoder_lr_scale)
 
 
 def make_pipelines(config):
@@ -351,8 +395,10 @@ def make_pipelines(config):
     kwargs = dict(
         data=config.data, color_space=config.color_space, image_size=config.image_size,
         crop_size=config.crop_size, batch_size=config.batch_size, seed=config.seed,
+        select_fraction=config.select_fraction,
     )
-    return make_dataset(split="train", **kwargs), make_dataset(split="val", **kwargs)
+    validation = "select" if config.select_fraction else "val"
+    return make_dataset(split="train", **kwargs), make_dataset(split=validation, **kwargs)
 
 
 PRIOR_BATCHES = 50
@@ -374,7 +420,7 @@ def class_weights_for(config, dataset):
         print(f"Estimating the a*b* prior from {PRIOR_BATCHES} training batches...", flush=True)
         targets = (target for _, target in dataset.take(PRIOR_BATCHES))
         prior = ab_classes.estimate_prior(targets).tolist()
-    return prior, ab_classes.rebalancing_weights(prior)
+    return prior, ab_classes.rebalancing_weights(prior, mix=config.class_rebalance)
 
 
 def initialize_from(trainer, path):

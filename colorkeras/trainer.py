@@ -15,7 +15,7 @@ import keras
 import tensorflow as tf
 
 from colorkeras import ab_classes, color, losses, metrics
-from colorkeras.models import color_space_of
+from colorkeras.models import color_space_of, efficientnet_lite
 
 
 def example_batch(gray):
@@ -54,10 +54,17 @@ class ColorizationTrainer(keras.Model):
         self.psnr_tracker = keras.metrics.Mean(name="psnr")
         self.colour_trackers = [metrics.DeltaE2000(), metrics.ColorfulnessRatio()]
 
-    def compile(self, optimizer="adam", loss="mae", **kwargs):
-        """Set the optimizer and the pixel loss (a name from `losses.LOSSES`)."""
+    def compile(self, optimizer="adam", loss="mae", encoder_optimizer=None, **kwargs):
+        """Set the optimizers and the pixel loss (a name from `losses.LOSSES`).
+
+        ``encoder_optimizer``, if given, alone updates the weights of an
+        ImageNet encoder (see `efficientnet_lite.encoder_variables`), so the
+        encoder can be frozen, then fine-tuned at its own learning rate
+        (`callbacks.EncoderSchedule`), while ``optimizer`` trains the rest.
+        """
         super().compile(optimizer=optimizer, **kwargs)
         self.reconstruction_loss = losses.get_loss(loss) if isinstance(loss, str) else loss
+        self.encoder_optimizer = encoder_optimizer
 
     def call(self, gray, training=False):
         return self.network(gray, training=training)
@@ -78,7 +85,25 @@ class ColorizationTrainer(keras.Model):
         """
         gray = example_batch(gray)
         self(gray)
-        self.optimizer.build(self.network.trainable_variables)
+        for optimizer, variables in self.optimizer_groups():
+            optimizer.build(variables)
+
+    def optimizer_groups(self):
+        """``(optimizer, variables)`` pairs: who updates which trainable weights."""
+        variables = self.network.trainable_variables
+        if self.encoder_optimizer is None:
+            return [(self.optimizer, variables)]
+        encoder = {id(v) for v in efficientnet_lite.encoder_variables(self.network)}
+        return [
+            (self.optimizer, [v for v in variables if id(v) not in encoder]),
+            (self.encoder_optimizer, [v for v in variables if id(v) in encoder]),
+        ]
+
+    def update_weights(self, gradients, variables):
+        """Apply ``gradients`` with the optimizer each variable belongs to."""
+        by_id = {id(v): g for g, v in zip(gradients, variables)}
+        for optimizer, group in self.optimizer_groups():
+            optimizer.apply_gradients([(by_id[id(v)], v) for v in group])
 
     @property
     def metrics(self):
@@ -116,7 +141,7 @@ class ColorizationTrainer(keras.Model):
             scaled_loss = self.optimizer.scale_loss(loss)
         variables = self.network.trainable_variables
         gradients = tape.gradient(scaled_loss, variables)
-        self.optimizer.apply_gradients(zip(gradients, variables))
+        self.update_weights(gradients, variables)
         self.loss_tracker.update_state(loss)
         if not self.rgb_metrics_in_training:
             return {"loss": self.loss_tracker.result()}

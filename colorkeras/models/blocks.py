@@ -250,20 +250,34 @@ def apply_upsample(x, filters, mode="transpose", name=None):
     return layers.Conv2D(filters, 3, padding="same", name=f"{name}_conv")(x)
 
 
-def apply_output_head(x, color_space, name=None):
+def apply_output_head(x, color_space, name=None, upscale=1):
     """1x1 conv to the target's channels, squashed to the target's range.
 
     It computes in float32 so a mixed-precision network still returns
-    float32. Its name, ``<color_space>_output``, is how `color_space_of`
-    reads the colour space back from a saved network: keep it last.
+    float32. The last layer is named ``<color_space>_output``, which is how
+    `color_space_of` reads the colour space back from a saved network. With
+    ``upscale`` > 1 the conv (``<color_space>_head``) works at that fraction
+    of the resolution and a bilinear resize, the named last layer, brings
+    the chroma to full size.
     """
-    return layers.Conv2D(
+    name = name or f"{color_space}_output"
+    conv_name = name if upscale == 1 else f"{color_space}_head"
+    x = layers.Conv2D(
         output_channels(color_space),
         1,
         activation=output_activation(color_space),
         dtype="float32",
-        name=name or f"{color_space}_output",
+        name=conv_name,
     )(x)
+    return upscale_output(x, upscale, name)
+
+
+def upscale_output(x, upscale, name):
+    """The bilinear resize that closes a network whose head is at 1/``upscale``."""
+    if upscale == 1:
+        return x
+    return layers.UpSampling2D(upscale, interpolation="bilinear", dtype="float32",
+                               name=name)(x)
 
 
 def gray_input(input_shape):
@@ -271,7 +285,7 @@ def gray_input(input_shape):
     return keras.Input(shape=input_shape, name="gray")
 
 
-def colorization_model(inputs, features, color_space, name):
+def colorization_model(inputs, features, color_space, name, upscale=1):
     """Close a network: the output head on ``features``, then the Model."""
-    outputs = apply_output_head(features, color_space)
+    outputs = apply_output_head(features, color_space, upscale=upscale)
     return keras.Model(inputs, outputs, name=name)
