@@ -22,6 +22,7 @@ Written under ``--out`` (default ``evaluation/<timestamp>``):
 
 import csv
 import dataclasses
+import math
 import os
 import random
 import sys
@@ -36,7 +37,8 @@ SKIP_WARNING = "Skipping unreadable image: "  # `data.readable_images`' warning
 KEY_COLUMNS = (
     ("psnr", "PSNR"), ("ssim", "SSIM"), ("ciede2000", "ΔE2000 ↓"), ("ab_mae", "ab MAE ↓"),
     ("colorfulness", "colorfulness"), ("colorfulness_ratio", "CF ratio"),
-    ("cast", "a* / b* cast"), ("density_kl", "density KL ↓"),
+    ("cast", "a* / b* cast"), ("blotch_share", "blotch share ↓"),
+    ("density_kl", "density KL ↓"), ("imagenet_top1", "ImageNet top-1"),
 )
 
 
@@ -81,6 +83,12 @@ def build_parser():
                          help="VAE training epochs (default 10)")
     density.add_argument("--density-steps", type=cli.positive_int, default=50,
                          help="VAE batches per epoch (default 50)")
+    parser.add_argument(
+        "--imagenet-labels", metavar="CSV",
+        help="a CSV naming ImageNet photos among the data (columns 'file' and 'wnid', or an "
+        "'original_path' that starts '<wnid>_'): those photos get a table of their own and "
+        "the semantic test, the top-1 of an ImageNet classifier on gray, colorized and real "
+        "photos (Zhang et al. 2016)")
     out = parser.add_argument_group("output")
     out.add_argument("--out", default=None,
                      help="output folder (default: evaluation/<timestamp>)")
@@ -244,7 +252,25 @@ def measure_fn(vae=None, compiled=True):
     return tf.function(measure) if compiled else measure
 
 
-def score(colorizers, photos, batch_size=8, vae=None, keep=(), progress=True, compiled=True):
+def judge_batch(judge, labels, names, truth, outputs):
+    """``{label: [correct or NaN per photo]}`` of the semantic test, truth included."""
+    import numpy as np
+    import tensorflow as tf
+
+    classes = np.array([labels.get(os.path.basename(n), -1) for n in names])
+    known = classes >= 0
+    correct = {}
+    for label, images in [*outputs.items(), (TRUTH, truth)]:
+        values = np.full(len(names), np.nan)
+        if known.any():
+            predicted = judge.top1(tf.boolean_mask(images, known))
+            values[known] = (predicted == classes[known]).astype(float)
+        correct[label] = values
+    return correct
+
+
+def score(colorizers, photos, batch_size=8, vae=None, keep=(), progress=True, compiled=True,
+          judge=None, labels=None):
     """Run every colorizer on every photo and measure it.
 
     Args:
@@ -254,6 +280,9 @@ def score(colorizers, photos, batch_size=8, vae=None, keep=(), progress=True, co
         keep: positions (in photo order) whose images are returned.
         progress: show a progress bar.
         compiled: measure in a `tf.function` (see `measure_fn`).
+        judge: a `semantic.ImageNetJudge`, with ``labels`` (``{file name:
+            class}``), to add ``imagenet_top1`` (1 or 0; NaN for photos
+            without a label) and ``truth_imagenet_top1``.
 
     Returns:
         ``(rows, kept)``: result rows (dicts), and a `Kept` per kept position.
@@ -279,6 +308,11 @@ def score(colorizers, photos, batch_size=8, vae=None, keep=(), progress=True, co
             label: {k: v.numpy() for k, v in measure(truth, output, real_posterior).items()}
             for label, output in outputs.items()
         }
+        if judge is not None:
+            correct = judge_batch(judge, labels, names, truth, outputs)
+            for label, values in batch_scores.items():
+                values["imagenet_top1"] = correct[label]
+                values["truth_imagenet_top1"] = correct[TRUTH]
         for i, name in enumerate(names):
             per_label = {label: {k: float(v[i]) for k, v in s.items()}
                          for label, s in batch_scores.items()}
@@ -302,12 +336,13 @@ def score(colorizers, photos, batch_size=8, vae=None, keep=(), progress=True, co
 def metric_columns(rows):
     from colorkeras.metrics import METRIC_NAMES
 
-    extra = ["density_kl"] if rows and "density_kl" in rows[0] else []
+    extra = [k for k in ("density_kl", "imagenet_top1") if rows and k in rows[0]]
     return [*METRIC_NAMES, *extra]
 
 
 def write_csv(rows, path):
-    columns = ["model", "image", *metric_columns(rows), "truth_colorfulness"]
+    truths = [k for k in ("truth_colorfulness", "truth_imagenet_top1") if rows and k in rows[0]]
+    columns = ["model", "image", *metric_columns(rows), *truths]
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, columns)
         writer.writeheader()
@@ -315,16 +350,26 @@ def write_csv(rows, path):
 
 
 def means(rows):
-    """``{label: {metric: mean}}`` in first-seen order, plus the truth's colourfulness."""
-    table, counts = {}, {}
+    """``{label: {metric: mean}}`` in first-seen order, plus the truth's colourfulness.
+
+    A value that is NaN (undefined for that photo) is left out of its mean.
+    """
+    table, counts, images = {}, {}, {}
     for row in rows:
         totals = table.setdefault(row["model"], {})
-        counts[row["model"]] = counts.get(row["model"], 0) + 1
+        seen = counts.setdefault(row["model"], {})
+        images[row["model"]] = images.get(row["model"], 0) + 1
         for key, value in row.items():
-            if key not in ("model", "image"):
+            if key not in ("model", "image") and not math.isnan(value):
                 totals[key] = totals.get(key, 0.0) + value
-    return {label: {**{k: v / counts[label] for k, v in totals.items()}, "images": counts[label]}
-            for label, totals in table.items()}
+                seen[key] = seen.get(key, 0) + 1
+    table = {label: {**{k: v / counts[label][k] for k, v in totals.items()},
+                     "images": images[label]}
+             for label, totals in table.items()}
+    for values in table.values():  # a ratio of means: per-photo ratios explode on gray truths
+        values["colorfulness_ratio"] = values["colorfulness"] / max(
+            values["truth_colorfulness"], 1e-3)
+    return table
 
 
 def _cell(values, key):
@@ -347,9 +392,12 @@ def summary_tables(rows):
     averaged = means(rows)
     gray = averaged.pop(GRAY)
     truth = {"colorfulness": gray["truth_colorfulness"], "images": gray["images"]}
+    if "truth_imagenet_top1" in gray:
+        truth["imagenet_top1"] = gray["truth_imagenet_top1"]
     ordered = {GRAY: gray, **averaged, TRUTH: truth}
-    has_density = "density_kl" in metric_columns(rows)
-    key = [(k, title) for k, title in KEY_COLUMNS if k != "density_kl" or has_density]
+    present = metric_columns(rows)
+    key = [(k, title) for k, title in KEY_COLUMNS
+           if k not in ("density_kl", "imagenet_top1") or k in present]
     names = metric_columns(rows)
     return (
         _table(["colorizer", "images", *(t for _, t in key)], ["images", *(k for k, _ in key)],
@@ -376,10 +424,21 @@ def write_summary(path, rows, settings, skipped):
         "colourfulness (Hasler & Süsstrunk): the ceiling.",
         *([DENSITY_NOTE] if "density_kl" in metric_columns(rows) else []),
     ]
+    labelled = [row for row in rows if not math.isnan(row.get("imagenet_top1", math.nan))]
+    imagenet = []
+    if labelled:
+        subset, _ = summary_tables(labelled)
+        imagenet = [
+            "## ImageNet photos on their own", "",
+            f"The {len(labelled) // len(means(rows))} photos with an ImageNet label. ImageNet "
+            "top-1 is the share an ImageNet classifier (EfficientNet-Lite0) names correctly "
+            "(Zhang et al.'s semantic test). The judge shares its weights with the encoder "
+            "of `backbone=efficientnet_lite0` colorizers.", "", *subset, ""]
     lines = [
         "# Evaluation", "",
         *(f"- {note}" for note in notes), "",
-        "## Key figures (means over photos)", "", *key, "",
+        "## Key figures (means over photos; CF ratio: mean colourfulness over the truth's)", "",
+        *key, "", *imagenet,
         "## All metrics (means over photos)", "", *full, "",
         "## Skipped files", "",
         *([f"- {name}: {reason}" for name, reason in skipped] or ["None."]), "",
@@ -449,6 +508,22 @@ def check_inputs(args):
     return photos, colorizers, vae
 
 
+def load_judge(labels_path):
+    """``(judge, labels)`` for ``--imagenet-labels``, or ``(None, None)``."""
+    if not labels_path:
+        return None, None
+    from colorkeras import semantic
+
+    try:
+        labels = semantic.read_labels(labels_path)
+    except (OSError, ValueError) as error:
+        raise cli.UsageError(f"--imagenet-labels: {_first_line(error)}") from None
+    if not labels:
+        raise cli.UsageError(f"--imagenet-labels: no row of {labels_path} names an ImageNet "
+                             "class (a 'wnid' column, or an 'original_path' of '<wnid>_...')")
+    return semantic.ImageNetJudge(), labels
+
+
 def clear_stale_outputs(out):
     """Remove sheets and a Turing page an earlier run left, as this one may write fewer."""
     from colorkeras import turing
@@ -477,6 +552,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     args.out = prepare_out(args.out, args.overwrite)
     photos, colorizers, vae = check_inputs(args)
+    judge, imagenet_labels = load_judge(args.imagenet_labels)
     labels = list(colorizers)
     from colorkeras import density, sheets, turing
 
@@ -494,7 +570,8 @@ def main(argv=None):
           flush=True)
     rows, kept = score(colorizers, photos, 1 if args.full_resolution else args.batch_size, vae,
                        keep=set(range(args.sheet_images)) | set(turing_positions),
-                       progress=not args.quiet, compiled=not args.full_resolution)
+                       progress=not args.quiet, compiled=not args.full_resolution,
+                       judge=judge, labels=imagenet_labels)
     if not rows:
         raise cli.UsageError(f"none of the {photos.count} photos of {args.data} could be decoded")
     scored = {row["image"] for row in rows}

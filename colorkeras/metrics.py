@@ -33,6 +33,15 @@ SSIM_FILTER_SIZE = 11
 _EPS = 1e-7
 _RATIO_EPS = 1e-3  # below this a colourfulness or mean chroma counts as none
 
+TRUTH_COLORFULNESS_FLOOR = 5.0
+"""Below this truth colourfulness (0..255 scale) a per-photo ratio is left undefined
+(NaN): a near-gray photo would divide by almost nothing and swamp any mean."""
+
+BLOTCH_ERROR = 40.0
+BLOTCH_EXCESS_CHROMA = 25.0
+"""A blotch pixel: a*b* error above `BLOTCH_ERROR` where the output's chroma exceeds
+the truth's by more than `BLOTCH_EXCESS_CHROMA` (Lab units): vivid and wrong."""
+
 METRIC_NAMES = (
     "mae",
     "mse",
@@ -50,6 +59,7 @@ METRIC_NAMES = (
     "cast_b",
     "cast_magnitude",
     "color_bleeding",
+    "blotch_share",
 )
 """Every name `summarize` returns, in a stable column order."""
 
@@ -310,6 +320,22 @@ def color_cast_magnitude(y_true, y_pred):
     return _safe_sqrt(tf.reduce_sum(color_cast(y_true, y_pred) ** 2, axis=-1))
 
 
+def _blotch_share(lab_true, lab_pred):
+    chroma = lambda lab: _safe_sqrt(lab[..., 1] ** 2 + lab[..., 2] ** 2)  # noqa: E731
+    error = _safe_sqrt(tf.reduce_sum((lab_pred[..., 1:] - lab_true[..., 1:]) ** 2, axis=-1))
+    blotch = (error > BLOTCH_ERROR) & (chroma(lab_pred) - chroma(lab_true) > BLOTCH_EXCESS_CHROMA)
+    return tf.reduce_mean(tf.cast(blotch, tf.float32), axis=[1, 2])
+
+
+def blotch_share(y_true, y_pred):
+    """Share of each image's pixels that are blotches (see `BLOTCH_ERROR`).
+
+    A GAN or a rebalanced classifier can paint saturated patches where the
+    truth is muted; a mean error hides them, this counts them.
+    """
+    return _blotch_share(*_lab_pair(y_true, y_pred))
+
+
 def _mean_chroma(lab):
     return _per_image_mean(_safe_sqrt(lab[..., 1] ** 2 + lab[..., 2] ** 2))
 
@@ -414,13 +440,15 @@ def summarize(y_true, y_pred):
         "ciede2000": _ciede2000(lab_true, lab_pred),
         "ab_mae": _ab_mae(lab_true, lab_pred),
         "colorfulness": c_pred,
-        "colorfulness_ratio": _safe_ratio(c_pred, c_true, _RATIO_EPS),
+        "colorfulness_ratio": tf.where(c_true < TRUTH_COLORFULNESS_FLOOR, float("nan"),
+                                       c_pred / tf.maximum(c_true, _RATIO_EPS)),
         "delta_colorfulness": tf.abs(c_pred - c_true),
         "grayishness": _grayishness(lab_true, lab_pred),
         "cast_a": cast[:, 0],
         "cast_b": cast[:, 1],
         "cast_magnitude": _safe_sqrt(tf.reduce_sum(cast**2, axis=-1)),
         "color_bleeding": _color_bleeding(lab_true, lab_pred, edge_mask(y_true)),
+        "blotch_share": _blotch_share(lab_true, lab_pred),
     }
     return {name: values[name] for name in METRIC_NAMES}
 
@@ -480,11 +508,28 @@ class ABMAE(_PerImageMean):
 
 
 @_serializable
-class ColorfulnessRatio(_PerImageMean):
-    """Running mean of `colorfulness_ratio` (1 = as vivid as the truth)."""
+class ColorfulnessRatio(keras.metrics.Metric):
+    """Mean output colourfulness over mean truth colourfulness (1 = as vivid).
 
-    fn = staticmethod(colorfulness_ratio)
-    default_name = "colorfulness_ratio"
+    A ratio of means, not a mean of per-image ratios: one near-gray truth
+    photo would send a mean of ratios into the hundreds.
+    """
+
+    def __init__(self, name="colorfulness_ratio", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.predicted = self.add_variable(shape=(), initializer="zeros", name="predicted")
+        self.true = self.add_variable(shape=(), initializer="zeros", name="true")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.predicted.assign_add(tf.reduce_sum(colorfulness(y_pred)))
+        self.true.assign_add(tf.reduce_sum(colorfulness(y_true)))
+
+    def result(self):
+        return _safe_ratio(self.predicted, self.true, _RATIO_EPS)
+
+    def reset_state(self):
+        self.predicted.assign(0.0)
+        self.true.assign(0.0)
 
 
 @_serializable

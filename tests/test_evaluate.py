@@ -305,3 +305,64 @@ def test_command_line_reports_a_missing_model_in_one_line(tmp_path):
     ours = [line for line in lines if line.startswith("error:")]
     assert ours == [lines[-1]] and "missing.keras" in ours[0]
     assert "Traceback" not in result.stderr
+
+
+def _photo_folder(tmp_path, names, black_and_white=()):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in names:
+        with Image.open(data.SAMPLE_DIR / name) as photo:
+            photo.convert("RGB").save(folder / name)
+    for name in black_and_white:
+        with Image.open(data.SAMPLE_DIR / name) as photo:
+            photo.convert("L").convert("RGB").save(folder / f"bw-{name}")
+    return folder
+
+
+def test_a_black_and_white_photo_keeps_the_cf_ratio_a_ratio_of_means(models, tmp_path):
+    """A near-gray truth once sent the summary's mean of per-photo ratios to 349."""
+    names = sorted(p.name for p in data.SAMPLE_DIR.glob("*.jpg"))[:3]
+    folder = _photo_folder(tmp_path, names, black_and_white=names[:1])
+    out = tmp_path / "out"
+    assert evaluate.main(["--models", models["unet"], "--data", str(folder), "--split", "all",
+                          "--out", str(out), "--sheet-images", "0", *TINY]) == 0
+    rows = _rows(out)
+    key = _table((out / "summary.md").read_text(), "## Key figures")
+    mine = [r for r in rows if r["model"] == "unet_tiny"]
+    expected = (np.mean([float(r["colorfulness"]) for r in mine])
+                / np.mean([float(r["truth_colorfulness"]) for r in mine]))
+    assert float(key["unet_tiny"]["CF ratio"]) == pytest.approx(expected, abs=2e-3)
+    assert 0 < float(key["unet_tiny"]["CF ratio"]) < 2
+    assert float(key[evaluate.GRAY]["CF ratio"]) == 0
+    bw = [r for r in mine if r["image"].startswith("bw-")]
+    assert bw and bw[0]["colorfulness_ratio"] == "nan"  # undefined for a gray truth
+
+
+def test_imagenet_labels_add_the_semantic_test(models, tmp_path):
+    balloon = "plasma-workspace-data-9cbb93176d.jpg"  # ImageNet's n02782093, balloon
+    other = "krank-19ab4f4cc5.jpg"
+    folder = _photo_folder(tmp_path, [balloon, other])
+    labels = tmp_path / "labels.csv"
+    labels.write_text(f"file,wnid\n{balloon},n02782093\n")
+    out = tmp_path / "out"
+    assert evaluate.main(["--models", models["unet"], "--data", str(folder), "--split", "all",
+                          "--imagenet-labels", str(labels), "--out", str(out),
+                          "--sheet-images", "0", "--image-size", "224", "--quiet"]) == 0
+    rows = {(r["model"], r["image"]): r for r in _rows(out)}
+    assert rows[(evaluate.GRAY, other)]["imagenet_top1"] == "nan"
+    assert rows[(evaluate.GRAY, balloon)]["truth_imagenet_top1"] == "1.0"
+    assert rows[(evaluate.GRAY, balloon)]["imagenet_top1"] in ("0.0", "1.0")
+    summary = (out / "summary.md").read_text()
+    subset = _table(summary, "## ImageNet photos on their own")
+    assert subset[evaluate.GRAY]["images"] == "1"
+    assert subset[evaluate.TRUTH]["ImageNet top-1"] == "1.000"
+
+
+def test_imagenet_labels_without_a_class_give_one_line(models, tmp_path, capsys):
+    labels = tmp_path / "labels.csv"
+    labels.write_text("file,wnid\na.jpg,not-a-wnid\n")
+    with pytest.raises(SystemExit) as exit_info:
+        cli.run(evaluate.main, ["--models", models["unet"], "--imagenet-labels", str(labels),
+                                "--out", str(tmp_path / "o"), *TINY])
+    assert exit_info.value.code != 0
+    assert "names an ImageNet class" in capsys.readouterr().err

@@ -202,7 +202,6 @@ def test_colour_bleeding_without_edges_is_one():
     [
         (metrics.PSNR, metrics.psnr),
         (metrics.SSIM, metrics.ssim),
-        (metrics.ColorfulnessRatio, metrics.colorfulness_ratio),
         (metrics.DeltaE2000, metrics.ciede2000),
         (metrics.ABMAE, metrics.ab_mae),
         (metrics.Grayishness, metrics.grayishness),
@@ -232,3 +231,38 @@ def test_keras_metric_in_compile():
     results = model.evaluate(logits, truth, batch_size=2, verbose=0, return_dict=True)
     assert results["psnr"] > 40.0
     assert results["delta_e2000"] < 0.5
+
+
+def test_colorfulness_ratio_metric_is_a_ratio_of_means():
+    """One near-gray truth must not swamp the figure (it sent a mean of ratios to 349)."""
+    vivid = random_rgb(seed=1)
+    near_gray = np.full_like(vivid, 0.5)
+    near_gray[..., 0] += 0.002  # colourfulness ~0.5 on the 0..255 scale
+    output = random_rgb(seed=2) * 0.5 + 0.25
+    metric = metrics.ColorfulnessRatio()
+    metric.update_state(np.concatenate([vivid, near_gray]), np.concatenate([output, output]))
+    c = lambda x: metrics.colorfulness(x).numpy()  # noqa: E731
+    expected = (c(output).sum() * 2) / (c(vivid).sum() + c(near_gray).sum())
+    np.testing.assert_allclose(float(metric.result()), expected, rtol=1e-5)
+    assert 0 < float(metric.result()) < 2
+
+
+def test_summarize_leaves_the_ratio_of_a_gray_truth_undefined():
+    one = (1, 16, 16, 3)
+    gray = np.repeat(random_rgb(one, seed=3)[..., :1], 3, axis=-1)
+    values = metrics.summarize(np.concatenate([gray, random_rgb(one, seed=4)]),
+                               random_rgb(seed=5))
+    ratio = values["colorfulness_ratio"].numpy()
+    assert np.isnan(ratio[0]) and np.isfinite(ratio[1])
+
+
+def test_blotch_share_counts_vivid_wrong_pixels_only():
+    truth = np.full((1, 8, 8, 3), 0.5, np.float32)
+    pred = truth.copy()
+    pred[0, :2, :, :] = [0.1, 0.2, 0.9]  # saturated blue where the truth is gray: 16 of 64
+    dull = truth.copy()
+    dull[0, :2, :, :] = [0.45, 0.5, 0.5]  # a small error, not a blotch
+    np.testing.assert_allclose(metrics.blotch_share(truth, pred).numpy(), [0.25])
+    np.testing.assert_allclose(metrics.blotch_share(truth, dull).numpy(), [0.0])
+    # Muting a vivid truth is an error, but not a blotch.
+    np.testing.assert_allclose(metrics.blotch_share(pred, truth).numpy(), [0.0])
