@@ -17,6 +17,7 @@ generator weights run on full 256x256 photos (the study's Patch-Pix2Pix).
 import keras
 import tensorflow as tf
 
+from colorkeras.errors import InputError
 from colorkeras.models import build_model
 from colorkeras.models.patchgan import build_patchgan
 from colorkeras.trainer import ColorizationTrainer, example_batch
@@ -81,23 +82,29 @@ class Pix2Pix(ColorizationTrainer):
         gan_loss="lsgan",
         lambda_=100.0,
         gan_weight=1.0,
+        encoder_optimizer=None,
         **kwargs,
     ):
         """One optimizer per network, the two loss choices and their weights.
 
         ``gan_weight=0`` turns the adversarial term of G off (D still trains),
-        leaving a plain regression model for comparison.
+        leaving a plain regression model for comparison. ``reconstruction``
+        may also be a loss object, such as the a*b* classification loss of a
+        generator with a classification head (it then sees the bin logits,
+        and D the decoded chroma). ``encoder_optimizer`` trains a generator's
+        ImageNet encoder, as in `ColorizationTrainer.compile`.
         """
         if gan_loss not in GAN_LOSSES:
-            raise ValueError(
+            raise InputError(
                 f"`gan_loss` must be one of {list(GAN_LOSSES)}. Received: gan_loss={gan_loss!r}"
             )
         if lambda_ < 0 or gan_weight < 0:
-            raise ValueError(
+            raise InputError(
                 "Loss weights must be non-negative. "
                 f"Received: lambda_={lambda_}, gan_weight={gan_weight}"
             )
-        super().compile(optimizer=g_optimizer, loss=reconstruction, **kwargs)
+        super().compile(optimizer=g_optimizer, loss=reconstruction,
+                        encoder_optimizer=encoder_optimizer, **kwargs)
         if self.dtype_policy.name == "mixed_float16" and not isinstance(
             d_optimizer, keras.optimizers.LossScaleOptimizer
         ):
@@ -134,11 +141,15 @@ class Pix2Pix(ColorizationTrainer):
         inputs = [gray, image] if self.conditional else image
         return tf.cast(self.discriminator(inputs, training=training), tf.float32)
 
-    def losses_for(self, gray, target, fake, training):
-        """Both networks' losses for one batch, as named in the docstring."""
+    def losses_for(self, gray, target, loss_input, fake, training):
+        """Both networks' losses for one batch, as named in the docstring.
+
+        ``loss_input`` is what the reconstruction loss compares with the
+        target: the output itself, or a classification head's logits.
+        """
         real_scores = self.discriminate(gray, target, training)
         fake_scores = self.discriminate(gray, fake, training)
-        rec = self.reconstruction_loss(target, fake)
+        rec = self.reconstruction_loss(target, loss_input)
         gan = generator_adversarial_loss(fake_scores, self.gan_loss)
         g_loss = self.lambda_ * rec + self.gan_weight * gan
         d_loss = discriminator_loss(real_scores, fake_scores, self.gan_loss)
@@ -155,20 +166,24 @@ class Pix2Pix(ColorizationTrainer):
     def train_step(self, data):
         gray, target, _ = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake = tf.cast(self.generator(gray, training=True), tf.float32)
-            g_loss, d_loss, gan, rec = self.losses_for(gray, target, fake, training=True)
+            loss_input, fake = self.forward(gray, training=True)
+            fake = tf.cast(fake, tf.float32)
+            g_loss, d_loss, gan, rec = self.losses_for(gray, target, loss_input, fake,
+                                                       training=True)
             scaled_g_loss = self.g_optimizer.scale_loss(g_loss)
             scaled_d_loss = self.d_optimizer.scale_loss(d_loss)
         g_vars = self.generator.trainable_variables
         d_vars = self.discriminator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(g_tape.gradient(scaled_g_loss, g_vars), g_vars))
+        self.update_weights(g_tape.gradient(scaled_g_loss, g_vars), g_vars)
         self.d_optimizer.apply_gradients(zip(d_tape.gradient(scaled_d_loss, d_vars), d_vars))
         return self.track(gray, target, fake, g_loss, d_loss, gan, rec, training=True)
 
     def test_step(self, data):
         gray, target, _ = keras.utils.unpack_x_y_sample_weight(data)
-        fake = tf.cast(self.generator(gray, training=False), tf.float32)
-        g_loss, d_loss, gan, rec = self.losses_for(gray, target, fake, training=False)
+        loss_input, fake = self.forward(gray, training=False)
+        fake = tf.cast(fake, tf.float32)
+        g_loss, d_loss, gan, rec = self.losses_for(gray, target, loss_input, fake,
+                                                   training=False)
         return self.track(gray, target, fake, g_loss, d_loss, gan, rec, training=False)
 
 
@@ -178,6 +193,7 @@ def build_pix2pix(
     generator="unet",
     generator_hparams=None,
     discriminator_hparams=None,
+    classification=False,
     **hparams,
 ):
     """An untrained `Pix2Pix` with a registry generator and a PatchGAN.
@@ -189,14 +205,20 @@ def build_pix2pix(
         generator_hparams: keyword arguments of the generator's builder.
         discriminator_hparams: keyword arguments of `build_patchgan`
             (`num_layers`, `base_filters`, `conditional`, ...).
+        classification: give the generator an a*b* classification head
+            (`ab_classes.with_classification_head`; needs ``color_space="lab"``).
         **hparams: merged into `generator_hparams`, so
             `build_model("pix2pix", depth=3)` reads like `build_model("unet", depth=3)`.
     """
     if generator == "pix2pix":
-        raise ValueError(
+        raise InputError(
             "A Pix2Pix generator cannot itself be pix2pix. Received: generator='pix2pix'")
     g_hparams = {**(generator_hparams or {}), **hparams}
     net = build_model(generator, input_shape=input_shape, color_space=color_space, **g_hparams)
+    if classification:
+        from colorkeras import ab_classes
+
+        net = ab_classes.with_classification_head(net)
     disc = build_patchgan(
         input_shape=input_shape, color_space=color_space, **(discriminator_hparams or {})
     )

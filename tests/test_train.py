@@ -153,8 +153,6 @@ def test_other_settings_in_same_folder_are_refused(tmp_path):
         (["--select", "ssim"], "invalid choice"),
         (["--min-colorfulness", "-1"], "must be positive"),
         (["--loss", "classification", "--color-space", "yuv"], "--color-space lab"),
-        (["--loss", "classification", "--color-space", "lab", "--model", "pix2pix"],
-         "regression models"),
     ],
 )
 def test_bad_arguments_exit_nonzero_with_one_line(tmp_path, args, message):
