@@ -69,6 +69,46 @@ class TrainConfig:
     verbose: str = "auto"
 
 
+# TrainConfig fields whose flag is not ``--field-name``; None: not a flag.
+_FLAGS = {"lambda_": "--lambda", "hparams": "--hparam", "d_hparams": "--d-hparam",
+          "verbose": None, "mixed_precision": "--mixed-precision"}
+_ALWAYS = ("model", "data", "image_size", "crop_size", "batch_size", "epochs",
+           "steps_per_epoch", "learning_rate", "loss", "color_space", "seed")
+_PIX2PIX_FIELDS = ("generator", "lambda_", "gan_loss", "d_learning_rate", "d_hparams")
+
+
+def _flag_value(value):
+    """A value as the parser reads it back (``--hparam`` values are JSON or text)."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def train_arguments(config):
+    """The ``python -m colorkeras.train`` arguments that train ``config`` again.
+
+    Every setting that differs from the default is named, so a tuner's trial
+    or a shipped model's run is reproduced, not approximated.
+    """
+    defaults = TrainConfig()
+    args = []
+    for field in dataclasses.fields(TrainConfig):
+        name, value = field.name, getattr(config, field.name)
+        flag = _FLAGS.get(name, "--" + name.replace("_", "-"))
+        pix2pix = config.model == "pix2pix" and name in _PIX2PIX_FIELDS
+        if flag is None or (value == getattr(defaults, name) and name not in _ALWAYS
+                            and not pix2pix):
+            continue
+        if name in ("hparams", "d_hparams"):
+            for key, item in value.items():
+                args += [flag, f"{key}={_flag_value(item)}"]
+        elif isinstance(value, bool):
+            args += [flag] if value else []
+        elif value is not None:
+            args += [flag, str(value)]
+    if config.verbose == 2:
+        args.append("--quiet")
+    return args
+
+
 def build_parser():
     parser = cli.ArgumentParser(
         prog="python -m colorkeras.train",
@@ -179,13 +219,9 @@ def config_from_args(args):
 
 def check_config(config):
     """Refuse combinations that would only fail after minutes of set-up."""
-    if config.loss == "classification":
-        if config.color_space != "lab":
-            raise cli.UsageError("--loss classification predicts a*b* bins: "
-                                 "use --color-space lab")
-        if config.model == "pix2pix":
-            raise cli.UsageError("--loss classification is for the regression models; "
-                                 "Pix2Pix takes mae, mse or huber")
+    if config.loss == "classification" and config.color_space != "lab":
+        raise cli.UsageError("--loss classification predicts a*b* bins: "
+                             "use --color-space lab")
 
 
 def check_resumable(config):
@@ -337,6 +373,11 @@ def build_trainer(config, class_weights=None):
 
     from colorkeras.models import build_model
 
+    loss = config.loss
+    if loss == "classification":
+        from colorkeras import ab_classes
+
+        loss = ab_classes.ABClassificationLoss(class_weights)
     if config.model == "pix2pix":
         from colorkeras.pix2pix import build_pix2pix
 
@@ -345,25 +386,25 @@ def build_trainer(config, class_weights=None):
             color_space=config.color_space,
             generator_hparams=config.hparams,
             discriminator_hparams=config.d_hparams,
+            classification=config.loss == "classification",
         )
         trainer.compile(
             g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
             d_optimizer=keras.optimizers.Adam(config.d_learning_rate, beta_1=0.5),
-            reconstruction=config.loss,
+            reconstruction=loss,
             gan_loss=config.gan_loss,
             lambda_=config.lambda_,
+            encoder_optimizer=encoder_optimizer(config, trainer.generator, beta_1=0.5),
             steps_per_execution=config.steps_per_execution,
         )
         return trainer
     from colorkeras.trainer import ColorizationTrainer
 
     network = build_model(config.model, color_space=config.color_space, **config.hparams)
-    loss = config.loss
-    if loss == "classification":
+    if config.loss == "classification":
         from colorkeras import ab_classes
 
         network = ab_classes.with_classification_head(network)
-        loss = ab_classes.ABClassificationLoss(class_weights)
     trainer = ColorizationTrainer(network)
     trainer.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
@@ -374,7 +415,7 @@ def build_trainer(config, class_weights=None):
     return trainer
 
 
-def encoder_optimizer(config, network):
+def encoder_optimizer(config, network, **adam_args):
     """The ImageNet encoder's own Adam, if ``network`` has one (else ``None``).
 
     Its learning rate is set each epoch by `callbacks.EncoderSchedule`.
@@ -385,7 +426,7 @@ def encoder_optimizer(config, network):
 
     if not efficientnet_lite.encoders_of(network):
         return None
-    return keras.optimizers.Adam(config.learning_rate * config.encoder_lr_scale)
+    return keras.optimizers.Adam(config.learning_rate * config.encoder_lr_scale, **adam_args)
 
 
 def make_pipelines(config):
@@ -523,7 +564,12 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     config = config_from_args(args)
     train(config)
-    print(f"Best model: {os.path.join(config.out, 'model.keras')}")
+    best = os.path.join(config.out, "model.keras")
+    if os.path.exists(best):
+        print(f"Best model: {best}")
+    else:
+        print(f"No epoch reached the selection's minimums, so there is no {best} "
+              f"(the latest network is {os.path.join(config.out, 'last.keras')}).")
     return 0
 
 

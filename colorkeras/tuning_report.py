@@ -9,7 +9,6 @@ distributed one, or ``python -m colorkeras.tune --summarize`` afterwards.
 import csv
 import dataclasses
 import glob
-import json
 import math
 import os
 import shlex
@@ -93,14 +92,7 @@ def ranked(rows, direction):
     return sorted(done, key=lambda row: row.score, reverse=direction == "max")
 
 
-def _hparam_text(value):
-    """A value as ``train --hparam KEY=VALUE`` parses it back (JSON or text)."""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value)
-
-
-def train_command(config):
+def train_command(config, out=None):
     """``python -m colorkeras.train ...`` that trains ``config`` again.
 
     Examples:
@@ -109,23 +101,20 @@ def train_command(config):
     # 'python -m colorkeras.train --model unet ... --hparam depth=3 --out runs/unet-tuned'
     ```
     """
-    args = [
-        "python", "-m", "colorkeras.train", "--model", config.model,
-        "--data", config.data, "--image-size", config.image_size,
-        "--crop-size", config.crop_size, "--batch-size", config.batch_size,
-        "--epochs", config.epochs, "--steps-per-epoch", config.steps_per_epoch,
-        "--learning-rate", config.learning_rate, "--loss", config.loss,
-        "--color-space", config.color_space, "--seed", config.seed,
-    ]
-    for key, value in config.hparams.items():
-        args += ["--hparam", f"{key}={_hparam_text(value)}"]
-    if config.model == "pix2pix":
-        args += ["--generator", config.generator, "--lambda", config.lambda_,
-                 "--gan-loss", config.gan_loss, "--d-learning-rate", config.d_learning_rate]
-        for key, value in config.d_hparams.items():
-            args += ["--d-hparam", f"{key}={_hparam_text(value)}"]
-    args += ["--out", os.path.join("runs", f"{config.model}-tuned")]
-    return shlex.join(str(a) for a in args)
+    from dataclasses import replace
+
+    config = replace(config, out=out or os.path.join("runs", f"{config.model}-tuned"))
+    return shlex.join(["python", "-m", "colorkeras.train", *train.train_arguments(config)])
+
+
+def selected_by(config, objective):
+    """``config`` choosing its model.keras as the search ranked trials, where train can."""
+    from dataclasses import replace
+
+    for select, (name, mode) in train.SELECTIONS.items():
+        if objective["name"] == name and objective.get("direction", mode) == mode:
+            return replace(config, select=select)
+    return config
 
 
 def base_config(record):
@@ -215,6 +204,7 @@ def summary_markdown(name, record, rows):
     for model in dict.fromkeys(row.model for row in best):
         row = next(r for r in best if r.model == model)
         config = tuning.trial_config(base, _grid(model, record["grids"][model]), row.values)
+        config = selected_by(config, objective)
         parts += [
             f"**{model}**: trial {row.trial}, {objective['name']} {row.score:.3f}",
             "",

@@ -27,8 +27,8 @@ def _scores(model, image, delta_e, ratio, cast_b):
     return {"model": model, "image": image, "mae": 0.06, "mse": 0.01, "huber": 0.005,
             "bce": 0.5, "psnr": 23.0, "ssim": 0.94, "ciede2000": delta_e, "ab_mae": 10.0,
             "colorfulness": 30 * ratio, "colorfulness_ratio": ratio, "grayishness": 0.5,
-            "cast_a": 0.5, "cast_b": cast_b, "color_bleeding": 1.3, "density_kl": 9.0,
-            "truth_colorfulness": 30.0}
+            "cast_a": 0.5, "cast_b": cast_b, "color_bleeding": 1.3, "blotch_share": 0.001,
+            "density_kl": 9.0, "truth_colorfulness": 30.0}
 
 
 def test_cards_and_table_carry_the_measured_figures(tmp_path, monkeypatch):
@@ -65,10 +65,14 @@ def test_cards_and_table_carry_the_measured_figures(tmp_path, monkeypatch):
     tool.main()
     card = (tmp_path / "exported_models" / "unet" / "README.md").read_text()
     assert "600 of 16" in card and "epoch 2" in card  # 3 epochs of 200; best PSNR at epoch 2
-    assert "17 CPU-minutes" in card and "**not yet met**" in card  # 1000 s of 130 min x 2
+    assert "17 CPU-minutes" in card and "at most 240 CPU-minutes;" in card  # 1000 s
     assert "| unet | 23.00 |" in card and "11.50" in card  # means of the two photos
-    assert "ΔE2000 below the gray output's: missed (11.50 against 11.50)" in card
-    assert "b* bias within ±5: met (+0.5 / +4.5)" in card.replace("a* and ", "")
+    assert "ΔE2000 below the gray output's: **missed** (11.50 against 11.50)" in card
+    assert "ΔE2000 at most 10.0: **missed** (11.50)" in card
+    assert "casts within ±3: **missed** (+0.5 / +4.5)" in card
+    assert "Blotch pixels at most 0.2%: met (0.100%)" in card
+    # The CF ratio is mean colourfulness over the truth's: (12 + 18) / 2 / 30.
+    assert "| 0.500 |" in card
     assert "1 photos of the pool's train split from 1 sources" in card
     table = (evaluation / "readme_table.md").read_text()
     assert "| `unet` | 600 | 12 | 17 | 23.00 |" in table

