@@ -27,6 +27,7 @@ import tensorflow as tf
 from keras import layers
 
 from colorkeras import color
+from colorkeras.errors import InputError
 from colorkeras.models import blocks
 
 GRID = 10.0
@@ -111,7 +112,7 @@ def estimate_prior(targets, grid=GRID):
             tf.reshape(weights, [-1]), tf.reshape(indices, [-1]), num_bins
         ).numpy()
     if counts.sum() <= 0:
-        raise ValueError("`estimate_prior` received no pixels.")
+        raise InputError("`estimate_prior` received no pixels.")
     return counts / counts.sum()
 
 
@@ -144,7 +145,7 @@ class AnnealedMean(layers.Layer):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         if temperature <= 0:
-            raise ValueError(f"`temperature` must be positive. Received: {temperature}")
+            raise InputError(f"`temperature` must be positive. Received: {temperature}")
         self.grid = float(grid)
         self.temperature = float(temperature)
         self._centres = bin_centres(self.grid) / color.LAB_AB_SCALE
@@ -176,7 +177,7 @@ class ABClassificationLoss(keras.losses.Loss):
         self.grid = float(grid)
         num_bins = len(bin_centres(self.grid))
         if class_weights is not None and len(class_weights) != num_bins:
-            raise ValueError(
+            raise InputError(
                 f"`class_weights` needs one weight per bin ({num_bins} at grid "
                 f"{self.grid}). Received: {len(class_weights)} weights"
             )
@@ -225,7 +226,7 @@ def with_classification_head(network, grid=GRID, temperature=TEMPERATURE):
     """
     last = network.layers[-1]
     if last.name != "lab_output":
-        raise ValueError(
+        raise InputError(
             "The classification loss predicts Lab chroma bins: build the network "
             "with color_space='lab'. Received: a network whose last layer is "
             f"{last.name!r}"

@@ -6,6 +6,8 @@ import os
 
 import keras
 
+from colorkeras.errors import InputError
+
 
 def shipped_network(trainer):
     """The Functional network users load: a GAN's generator, else the trainer's network."""
@@ -30,7 +32,7 @@ class SaveBestNetwork(keras.callbacks.Callback):
                  minimums=None):
         super().__init__()
         if mode not in ("max", "min"):
-            raise ValueError(f"`mode` must be 'max' or 'min'. Received: mode={mode!r}")
+            raise InputError(f"`mode` must be 'max' or 'min'. Received: mode={mode!r}")
         self.path = path
         self.monitor = monitor
         self.mode = mode

@@ -10,8 +10,10 @@ import json
 import os
 import sys
 
+from colorkeras.errors import InputError
 
-class UsageError(ValueError):
+
+class UsageError(InputError):
     """Bad input from the command line, reported as one line."""
 
 
@@ -97,18 +99,36 @@ def parse_hparams(pairs):
 
 
 def quiet_tensorflow():
-    """Hide TensorFlow's C++ start-up chatter so progress stays readable."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    """Import TensorFlow without its C++ start-up chatter, so a command shows only its own.
+
+    TensorFlow 2.21 prints its oneDNN and CUDA notices through absl before
+    its log level is read, so the level alone does not hide them: standard
+    error is pointed at /dev/null for the import. A user who set
+    ``TF_CPP_MIN_LOG_LEVEL`` gets TensorFlow's output as they asked; once
+    TensorFlow is imported it is too late, and nothing is changed.
+    """
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def run(main, argv=None):
     """Call ``main(argv)``; turn expected failures into one line and exit 2."""
     quiet_tensorflow()
-    from colorkeras.data import DataError
-
     try:
         code = main(argv)
-    except (UsageError, DataError, ValueError, FileNotFoundError, FileExistsError) as error:
+    # Only the package's own input errors: a ValueError from deep in Keras or
+    # TensorFlow is a bug, and its traceback is what finds it.
+    except (InputError, FileNotFoundError, FileExistsError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:

@@ -10,13 +10,15 @@ chroma channels of ``lab`` or ``yuv``, scaled to about [-1, 1].
 import numpy as np
 import tensorflow as tf
 
+from colorkeras.errors import InputError
+
 COLOR_SPACES = ("rgb", "lab", "yuv")
 
 
 def check_color_space(color_space):
     """Raise a clear error for an unknown colour-space name."""
     if color_space not in COLOR_SPACES:
-        raise ValueError(
+        raise InputError(
             f"`color_space` must be one of {list(COLOR_SPACES)}. "
             f"Received: color_space={color_space!r}"
         )

@@ -16,7 +16,6 @@ import argparse
 import os
 import pathlib
 import sys
-import types
 
 from colorkeras import cli
 
@@ -142,19 +141,6 @@ def main(argv=None):
     print(f"; skipped {skipped} unreadable or too large." if skipped else ".")
     return 1 if skipped else 0
 
-
-class _CallableModule(types.ModuleType):
-    """Importing this module makes ``colorkeras.colorize`` name it, hiding the
-    function `colorkeras.colorize`; calling the module calls the function,
-    so ``colorkeras.colorize(image)`` works whatever was imported."""
-
-    def __call__(self, *args, **kwargs):
-        from colorkeras.inference import colorize
-
-        return colorize(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
 
 if __name__ == "__main__":
     cli.run(main, sys.argv[1:])

@@ -27,6 +27,7 @@ import warnings
 import tensorflow as tf
 
 from colorkeras import color
+from colorkeras.errors import InputError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 SAMPLE_DIR = pathlib.Path(__file__).parent / "datasets" / "sample"
@@ -41,7 +42,7 @@ TFDS_SPLITS = {
 logger = logging.getLogger(__name__)
 
 
-class DataError(ValueError):
+class DataError(InputError):
     """A data source that cannot give any image (bad path, empty folder...)."""
 
 
@@ -133,9 +134,9 @@ def folder_split_files(folder, split, val_fraction=0.1, select_fraction=0.0):
     not chosen on the photos ``val`` reports.
     """
     if split not in SPLITS:
-        raise ValueError(f"`split` must be one of {SPLITS}. Received: split={split!r}")
+        raise InputError(f"`split` must be one of {SPLITS}. Received: split={split!r}")
     if split == "select" and not select_fraction > 0:
-        raise ValueError("The 'select' split needs a positive `select_fraction`. "
+        raise InputError("The 'select' split needs a positive `select_fraction`. "
                          f"Received: select_fraction={select_fraction!r}")
     if os.path.isdir(os.path.join(folder, "train")) and os.path.isdir(
         os.path.join(folder, "val")
@@ -210,12 +211,12 @@ def to_model_pair(rgb_uint8, color_space):
 def check_sizes(image_size, crop_size):
     """Validate the two sizes the pipeline is driven by."""
     if image_size <= 0 or crop_size <= 0:
-        raise ValueError(
+        raise InputError(
             "Sizes must be positive. Received: "
             f"image_size={image_size}, crop_size={crop_size}"
         )
     if crop_size > image_size:
-        raise ValueError(
+        raise InputError(
             "`crop_size` must not exceed `image_size`. Received: "
             f"crop_size={crop_size}, image_size={image_size}"
         )
@@ -278,7 +279,7 @@ def make_dataset(
     color.check_color_space(color_space)
     check_sizes(image_size, crop_size)
     if batch_size <= 0:
-        raise ValueError(f"`batch_size` must be positive. Received: batch_size={batch_size}")
+        raise InputError(f"`batch_size` must be positive. Received: batch_size={batch_size}")
     source = parse_source(data)
     photos, count = load_photos(source, split, val_fraction, select_fraction)
     photos = photos.map(

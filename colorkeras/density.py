@@ -25,6 +25,8 @@ metric next to ΔE2000 and the colourfulness ratio, never alone.
 import keras
 import tensorflow as tf
 
+from colorkeras.errors import InputError
+
 DEFAULT_VIEW_SIZE = 64
 """Side of the square view the VAE sees: the whole photo, centre-cropped and shrunk."""
 
@@ -48,7 +50,7 @@ DEFAULT_FILTERS = (16, 32, 64)
 
 def _check(name, value, minimum=1):
     if not isinstance(value, int) or value < minimum:
-        raise ValueError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}")
+        raise InputError(f"`{name}` must be an integer >= {minimum}. Received: {name}={value!r}")
 
 
 def check_view_size(view_size, filters=DEFAULT_FILTERS):
@@ -56,7 +58,7 @@ def check_view_size(view_size, filters=DEFAULT_FILTERS):
     factor = 2 ** len(filters)
     _check("view_size", view_size, factor)
     if view_size % factor:
-        raise ValueError(
+        raise InputError(
             f"`view_size` must be a multiple of 2 ** len(filters) = {factor}. "
             f"Received: view_size={view_size}"
         )
@@ -129,10 +131,10 @@ class DensityVAE(keras.Model):
         filters = tuple(filters)
         _check("latent_dim", latent_dim)
         if not filters or any(not isinstance(f, int) or f < 1 for f in filters):
-            raise ValueError(f"`filters` must be positive integers. Received: filters={filters}")
+            raise InputError(f"`filters` must be positive integers. Received: filters={filters}")
         check_view_size(view_size, filters)
         if beta <= 0:
-            raise ValueError(f"`beta` must be positive. Received: beta={beta}")
+            raise InputError(f"`beta` must be positive. Received: beta={beta}")
         self.view_size, self.latent_dim, self.filters = view_size, latent_dim, filters
         self.beta, self.seed = float(beta), seed
         self.encoder = build_encoder(view_size, latent_dim, filters)
@@ -236,7 +238,7 @@ def load_density(path):
     try:
         vae = keras.saving.load_model(path, safe_mode=True)
     except Exception as error:  # noqa: BLE001 - any loader failure means "not one of ours"
-        raise ValueError(f"Cannot load density model {path}: {error}") from None
+        raise InputError(f"Cannot load density model {path}: {error}") from None
     if not isinstance(vae, DensityVAE):
-        raise ValueError(f"{path} is not a density VAE (fit one with --fit-density).")
+        raise InputError(f"{path} is not a density VAE (fit one with --fit-density).")
     return vae

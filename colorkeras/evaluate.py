@@ -59,8 +59,10 @@ def build_parser():
     group.add_argument("--data", default="sample",
                        help="'sample' (the embedded photos), a folder of images, or tfds:NAME "
                        "(default: sample)")
-    group.add_argument("--split", default="val", choices=("val", "train", "all"),
-                       help="which photos: a source's val or train split, or every image "
+    group.add_argument("--split", default=None, choices=("val", "train", "all"),
+                       help="which photos (default: every image of a plain folder, which is a "
+                       "test set; the val split of a folder with train/ and val/, of the "
+                       "sample and of TFDS): a source's val or train split, or every image "
                        "of a folder (default: val)")
     group.add_argument("--image-size", type=cli.positive_int, default=256,
                        help="shorter side, then centre square crop (default 256)")
@@ -140,6 +142,16 @@ def _folder_paths(folder, split):
         for w in caught if str(w.message).startswith(SKIP_WARNING)
     ]
     return paths, skipped
+
+
+def default_split(data_arg):
+    """A plain folder of photos is a test set: all of it; anything with splits: val."""
+    from colorkeras import data
+
+    source = data.parse_source(data_arg)
+    has_splits = all(os.path.isdir(os.path.join(source.location, s)) for s in ("train", "val"))
+    plain = source.kind == "folder" and data_arg != "sample" and not has_splits
+    return "all" if plain else "val"
 
 
 def load_photos(data_arg, split, image_size, full_resolution=False, limit=None):
@@ -496,6 +508,7 @@ def check_inputs(args):
         raise cli.UsageError(f"--sheet-images must be 0 or more, got {args.sheet_images}")
     if args.fit_density:
         density.check_view_size(args.density_size)
+    args.split = args.split or default_split(args.data)
     photos = load_photos(args.data, args.split, args.image_size, args.full_resolution, args.limit)
     colorizers = load_colorizers(args.models)
     if args.turing and not colorizers:

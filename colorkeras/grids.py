@@ -28,6 +28,8 @@ import math
 import os
 import pathlib
 
+from colorkeras.errors import InputError
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -95,7 +97,7 @@ def read_toml(path):
         try:
             return tomllib.load(f)
         except tomllib.TOMLDecodeError as error:
-            raise ValueError(f"{display_path(path)}: not valid TOML: {error}") from None
+            raise InputError(f"{display_path(path)}: not valid TOML: {error}") from None
 
 
 def split_spec(spec):
@@ -117,7 +119,7 @@ def pick_table(document, path, table):
     tables = [k for k, v in document.items() if isinstance(v, dict)]
     if table is not None:
         if table not in tables:
-            raise ValueError(
+            raise InputError(
                 f"{path}: no table [{table}]; it has {tables or 'no tables'}. "
                 f"Received: table={table!r}"
             )
@@ -126,7 +128,7 @@ def pick_table(document, path, table):
         return document, str(path)
     if len(tables) == 1 and len(document) == 1:
         return document[tables[0]], f"{path} [{tables[0]}]"
-    raise ValueError(f"{path} holds several tables {tables}; pick one with --grid {path}:TABLE")
+    raise InputError(f"{path} holds several tables {tables}; pick one with --grid {path}:TABLE")
 
 
 def load_grid(model, spec="quick", directory=None):
@@ -186,7 +188,7 @@ def _check_value(where, key, value, kind):
     if kind is float and type(value) is int:  # TOML `lambda = [10]` means 10.0
         value = float(value)
     if type(value) is not kind or kind not in TYPE_NAMES:
-        raise ValueError(
+        raise InputError(
             f"{where}: key {key!r} takes {TYPE_NAMES.get(kind, kind.__name__)} values. "
             f"Received: {key}={value!r}"
         )
@@ -218,7 +220,7 @@ def _check_range(where, key, values):
         try:
             check(key, value)
         except ValueError as error:
-            raise ValueError(f"{where}: key {key!r}: {error}") from None
+            raise InputError(f"{where}: key {key!r}: {error}") from None
 
     choices = {
         "loss": LOSSES,
@@ -231,12 +233,12 @@ def _check_range(where, key, values):
     positive = ("learning_rate", "d_learning_rate", "batch_size", "epochs", "lambda")
     for value in values:
         if key in choices and value not in choices[key]:
-            raise ValueError(
+            raise InputError(
                 f"{where}: key {key!r} takes one of {list(choices[key])}. "
                 f"Received: {key}={value!r}"
             )
         if key in positive and value <= 0:
-            raise ValueError(f"{where}: key {key!r} must be positive. Received: {key}={value!r}")
+            raise InputError(f"{where}: key {key!r} must be positive. Received: {key}={value!r}")
 
 
 def check_grid(model, table, where):
@@ -248,11 +250,11 @@ def check_grid(model, table, where):
     from colorkeras.models import list_models
 
     if model not in list_models():
-        raise ValueError(
+        raise InputError(
             f"Unknown model. Available models: {list_models()}. Received: model={model!r}"
         )
     if not table:
-        raise ValueError(f"{where}: the grid is empty; list at least one key")
+        raise InputError(f"{where}: the grid is empty; list at least one key")
     generators = table.get("generator") if model == "pix2pix" else None
     if isinstance(generators, list) and generators and all(isinstance(g, str) for g in generators):
         _check_range(where, "generator", generators)
@@ -262,22 +264,22 @@ def check_grid(model, table, where):
     checked = {}
     for key, values in table.items():
         if key not in allowed:
-            raise ValueError(
+            raise InputError(
                 f"{where}: unknown key {key!r} for model {model!r}; accepted keys: "
                 f"{sorted(allowed)}. Received: {key}={values!r}"
             )
         if not isinstance(values, list):
-            raise ValueError(
+            raise InputError(
                 f"{where}: key {key!r} takes a list of values, e.g. {key} = [{values!r}]. "
                 f"Received: {key}={values!r}"
             )
         if not values:
-            raise ValueError(f"{where}: key {key!r} has an empty list. Received: {key}=[]")
+            raise InputError(f"{where}: key {key!r} has an empty list. Received: {key}=[]")
         default = allowed[key]
         kind = type(default) if default is not None else type(values[0])
         typed = [_check_value(where, key, v, kind) for v in values]
         if len(set(typed)) != len(typed):
-            raise ValueError(
+            raise InputError(
                 f"{where}: key {key!r} lists a value twice. Received: {key}={values!r}"
             )
         _check_range(where, key, typed)

@@ -19,6 +19,7 @@ import tempfile
 import numpy as np
 
 from colorkeras.data import IMAGE_EXTENSIONS as TRAINING_EXTENSIONS
+from colorkeras.errors import InputError
 
 IMAGE_EXTENSIONS = tuple(sorted(set(TRAINING_EXTENSIONS) | {".tif", ".tiff", ".webp"}))
 """File extensions picked up when a folder is colorized."""
@@ -150,13 +151,13 @@ def to_uint8(array):
         return np.round(np.clip(np.nan_to_num(array), 0.0, 1.0) * 255.0).astype(np.uint8)
     if np.issubdtype(array.dtype, np.integer):
         if array.size and (array.min() < 0 or array.max() > 255):
-            raise ValueError(
+            raise InputError(
                 "Integer images must hold values in [0, 255] (uint16 in [0, 65535]). "
                 f"Received: dtype={array.dtype}, values in "
                 f"[{array.min()}, {array.max()}]"
             )
         return array.astype(np.uint8)
-    raise ValueError(f"Cannot read an image from an array of dtype {array.dtype}.")
+    raise InputError(f"Cannot read an image from an array of dtype {array.dtype}.")
 
 
 def list_images(folder, recursive=False):
@@ -189,7 +190,7 @@ def write_image(array, path, image_format=None, quality=95):
     if image_format is None:
         image_format = "jpg" if path.suffix.lower() in (".jpg", ".jpeg") else "png"
     if image_format not in WRITE_FORMATS:
-        raise ValueError(
+        raise InputError(
             f"`image_format` must be one of {sorted(WRITE_FORMATS)}. "
             f"Received: image_format={image_format!r}"
         )

@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from colorkeras import color, images
+from colorkeras.errors import InputError
 from colorkeras.layers import CropLike, DecodeOutput, PadToMultiple
 from colorkeras.models import color_space_of, size_multiple
 
@@ -92,7 +93,7 @@ def resolve(name_or_path):
     except TypeError:
         text = None
     if not isinstance(text, str) or not text:
-        raise ValueError(
+        raise InputError(
             f"Expected a model name or a .keras path. Received: {name_or_path!r}"
         )
     if looks_like_path(text) or os.path.isdir(text):
@@ -110,7 +111,7 @@ def resolve(name_or_path):
         if path.is_file():
             return path
     searched = ", ".join(str(d) for d in model_dirs())
-    raise ValueError(
+    raise InputError(
         f"Unknown model {text!r}. Available models: {available_models()} "
         f"(searched {searched}; set {HOME_VARIABLE} to add a folder, or pass a "
         f".keras path). Received: name_or_path={text!r}"
@@ -150,7 +151,7 @@ def wrap(network):
     space = color_space_of(network)
     spatial = tuple(network.inputs[0].shape[1:3])
     if spatial != (None, None):
-        raise ValueError(
+        raise InputError(
             "A colorizer needs a network built for any size, i.e. "
             "input_shape=(None, None, 1). Received: a network with input shape "
             f"{tuple(network.inputs[0].shape)}"
@@ -196,10 +197,24 @@ def _load_file(path, modified):
     return load(path)
 
 
+_WRAPPED_ATTRIBUTE = "_colorkeras_colorizer"
+
+
 def _colorizer_for(model):
-    """A colorizer from whatever `colorize` was given, loading a file once."""
+    """A colorizer from whatever `colorize` was given, loading a file once.
+
+    A raw network is wrapped once and the colorizer kept on it, so a loop
+    that passes the same network traces the colorization once. It is set
+    past Keras's attribute tracking, which would count it as a sublayer.
+    """
     if isinstance(model, keras.Model):
-        return load(model)
+        if is_colorizer(model):
+            return model
+        wrapped = getattr(model, _WRAPPED_ATTRIBUTE, None)
+        if wrapped is None:
+            wrapped = wrap(model)
+            object.__setattr__(model, _WRAPPED_ATTRIBUTE, wrapped)
+        return wrapped
     path = resolve(model)
     return _load_file(str(path), path.stat().st_mtime_ns)
 
@@ -214,7 +229,7 @@ def check_render_size(render_size):
     if isinstance(render_size, bool) or not isinstance(render_size, (int, np.integer)) or (
         render_size < 1
     ):
-        raise ValueError(
+        raise InputError(
             "`render_size` must be a positive integer or None. "
             f"Received: render_size={render_size!r}"
         )
@@ -329,7 +344,7 @@ def as_image_array(image):
     if array.ndim == 2:
         array = array[..., None]
     if array.ndim != 3 or array.shape[-1] not in (1, 2, 3, 4) or 0 in array.shape:
-        raise ValueError(
+        raise InputError(
             "An image array must be [H, W] or [H, W, C] with C in 1-4 and no empty "
             f"side. Received: shape={array.shape}"
         )

@@ -12,6 +12,7 @@ import keras
 import tensorflow as tf
 
 from colorkeras import color
+from colorkeras.errors import InputError
 
 
 def _padding(size, multiple):
@@ -52,7 +53,7 @@ class PadToMultiple(keras.layers.Layer):
     def __init__(self, multiple, **kwargs):
         super().__init__(**kwargs)
         if isinstance(multiple, bool) or not isinstance(multiple, int) or multiple < 1:
-            raise ValueError(
+            raise InputError(
                 f"`multiple` must be a positive integer. Received: multiple={multiple!r}"
             )
         self.multiple = multiple

@@ -2,6 +2,8 @@
 
 import keras
 
+from colorkeras.errors import InputError
+
 LOSSES = ("mae", "mse", "huber")
 
 
@@ -18,4 +20,4 @@ def get_loss(name, huber_delta=1.0):
         return keras.losses.MeanSquaredError()
     if name == "huber":
         return keras.losses.Huber(delta=huber_delta)
-    raise ValueError(f"`loss` must be one of {list(LOSSES)}. Received: loss={name!r}")
+    raise InputError(f"`loss` must be one of {list(LOSSES)}. Received: loss={name!r}")

@@ -23,6 +23,7 @@ import keras
 import tensorflow as tf
 
 from colorkeras import color
+from colorkeras.errors import InputError
 
 PSNR_CAP_DB = 100.0
 """PSNR of identical images would be infinite; it is capped here so means stay finite."""
@@ -71,7 +72,7 @@ def _as_images(x):
     if x.shape.rank == 3:
         x = x[tf.newaxis]
     if x.shape.rank != 4:
-        raise ValueError(
+        raise InputError(
             f"Images must have shape [N, H, W, C] or [H, W, C]. Received: shape={x.shape}"
         )
     return x
@@ -409,7 +410,7 @@ def color_bleeding(y_true, y_pred, radius=2, threshold=0.3, floor=1.0):
         floor: Lab units added to both means.
     """
     if radius < 0:
-        raise ValueError(f"`radius` must be >= 0. Received: radius={radius}")
+        raise InputError(f"`radius` must be >= 0. Received: radius={radius}")
     y_true, y_pred = _pair(y_true, y_pred)
     near_edges = edge_mask(y_true, radius, threshold)
     lab_true, lab_pred = color.rgb_to_lab(y_true), color.rgb_to_lab(y_pred)

@@ -14,6 +14,8 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from colorkeras.errors import InputError
+
 JUDGE_SIZE = 224
 
 
@@ -41,7 +43,7 @@ def read_labels(path):
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         if "file" not in (reader.fieldnames or []):
-            raise ValueError(f"{path}: a labels CSV needs a 'file' column. "
+            raise InputError(f"{path}: a labels CSV needs a 'file' column. "
                              f"Received columns: {reader.fieldnames}")
         for row in reader:
             wnid = row.get("wnid") or os.path.basename(row.get("original_path") or "").split("_")[0]

@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from colorkeras.errors import InputError
+
 ROWS_PER_SHEET = 6
 _CELL_INCHES = 2.2
 
@@ -62,7 +64,7 @@ def write_sheets(rows, out_dir, rows_per_sheet=ROWS_PER_SHEET):
     import os
 
     if rows_per_sheet < 1:
-        raise ValueError(
+        raise InputError(
             f"`rows_per_sheet` must be >= 1. Received: rows_per_sheet={rows_per_sheet}"
         )
     paths = []

@@ -31,6 +31,7 @@ import keras
 import keras_tuner
 
 from colorkeras import grids, train
+from colorkeras.errors import InputError
 
 TRIALS_DIR = "trials"
 SEARCH_FILE = "search.json"
@@ -63,7 +64,7 @@ def parse_objective(text):
     if not direction:
         direction = "max" if any(s in name for s in ("psnr", "ssim")) else "min"
     if not name or direction not in ("min", "max"):
-        raise ValueError(
+        raise InputError(
             f"--objective takes METRIC or METRIC:min|max. Received: objective={text!r}"
         )
     return keras_tuner.Objective(name, direction)
@@ -318,7 +319,7 @@ def check_search(out, record):
         if model in earlier and earlier[model]["values"] != grid["values"]
     ]
     if changed:
-        raise ValueError(
+        raise InputError(
             f"{out} holds another search (changed: {', '.join(changed)}); "
             "use another --out or delete that folder"
         )

@@ -27,6 +27,8 @@ import time
 
 import numpy as np
 
+from colorkeras.errors import InputError
+
 FILENAME = "turing.html"
 
 
@@ -54,7 +56,7 @@ def make_trials(pairs, seed=0):
         is "left" or "right" and ``left`` / ``right`` are data URIs.
     """
     if not pairs:
-        raise ValueError("A Turing test needs at least one pair. Received: pairs=[]")
+        raise InputError("A Turing test needs at least one pair. Received: pairs=[]")
     rng = random.Random(seed)
     order = list(range(len(pairs)))
     rng.shuffle(order)

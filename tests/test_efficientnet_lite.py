@@ -271,3 +271,27 @@ def test_select_split_is_held_out_of_train(tmp_path):
     assert data.folder_split_files(tmp_path, "select", select_fraction=0.25) == select
     with pytest.raises(ValueError, match="select_fraction"):
         data.folder_split_files(tmp_path, "select")
+
+
+def test_pix2pix_trains_an_encoder_generator_with_the_classification_loss():
+    config = TrainConfig(model="pix2pix", color_space="lab", loss="classification",
+                         lambda_=10.0, learning_rate=1e-2, freeze_encoder_epochs=0,
+                         hparams=dict(TINY_ENCODER_UNET, output_stride=2),
+                         d_hparams={"num_layers": 2, "base_filters": 4})
+    gan = build_trainer(config)
+    gray = tf.random.uniform((2, 64, 64, 1), seed=0)
+    target = tf.random.uniform((2, 64, 64, 2), -0.3, 0.3, seed=1)
+    gan.build_state(gray)
+    assert color_space_of(gan.generator) == "lab"
+    groups = {
+        "encoder": efficientnet_lite.encoder_variables(gan.generator),
+        "logits": gan.generator.get_layer(ab_classes.LOGITS_LAYER).trainable_variables,
+        "discriminator": gan.discriminator.trainable_variables,
+    }
+    before = {k: [v.numpy().copy() for v in vs] for k, vs in groups.items()}
+    schedule = callbacks.EncoderSchedule(0, config.learning_rate * config.encoder_lr_scale)
+    logs = gan.fit(tf.data.Dataset.from_tensors((gray, target)).repeat(), epochs=1,
+                   steps_per_epoch=2, callbacks=[schedule], verbose=0).history
+    assert np.isfinite(logs["rec_loss"][0]) and logs["rec_loss"][0] > 0
+    for name, variables in groups.items():
+        assert any(not np.array_equal(a, v.numpy()) for a, v in zip(before[name], variables)), name

@@ -366,3 +366,15 @@ def test_imagenet_labels_without_a_class_give_one_line(models, tmp_path, capsys)
                                 "--out", str(tmp_path / "o"), *TINY])
     assert exit_info.value.code != 0
     assert "names an ImageNet class" in capsys.readouterr().err
+
+
+def test_a_plain_folder_is_scored_whole_by_default(models, tmp_path, capsys):
+    """It once scored a hash-chosen tenth (2 of 6), and --turing 4 then failed."""
+    names = sorted(p.name for p in data.SAMPLE_DIR.glob("*.jpg"))[:6]
+    folder = _photo_folder(tmp_path, names)
+    out = tmp_path / "out"
+    assert evaluate.main(["--models", models["unet"], "--data", str(folder), "--turing", "4",
+                          "--out", str(out), "--sheet-images", "0", "--image-size", "32",
+                          "--quiet"]) == 0
+    assert len({r["image"] for r in _rows(out)}) == 6
+    assert "on 6 photos" in capsys.readouterr().out

@@ -440,3 +440,28 @@ def test_command_help_lists_the_options():
     for option in ["--out", "--model", "--render-size", "--recursive", "--overwrite",
                    "--format", "--max-pixels"]:
         assert option in text
+
+
+def test_colorize_stays_the_documented_function_after_importing_the_command():
+    import inspect
+
+    importlib.import_module("colorkeras.colorize")
+    assert inspect.isfunction(colorkeras.colorize)
+    assert list(inspect.signature(colorkeras.colorize).parameters)[:2] == ["image", "model"]
+    assert colorkeras.colorize.__doc__
+    from colorkeras.colorize import main  # the command is still reachable
+
+    assert callable(main)
+
+
+def test_colorize_with_a_raw_network_traces_once(networks):
+    network = keras.models.load_model(networks["lab"], safe_mode=True)
+    photo = np.random.default_rng(0).integers(0, 255, (20, 30, 3), dtype=np.uint8)
+    first = colorkeras.colorize(photo, model=network)
+    colorizer = inference._colorizer_for(network)
+    run = inference.compiled_colorize(colorizer)
+    second = colorkeras.colorize(photo, model=network)
+    assert inference._colorizer_for(network) is colorizer
+    assert run.experimental_get_tracing_count() == 1
+    np.testing.assert_array_equal(first, second)
+    assert len(network.weights) == len(keras.models.load_model(networks["lab"]).weights)

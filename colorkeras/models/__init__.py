@@ -17,6 +17,7 @@ from keras import layers
 
 from colorkeras import ab_classes  # noqa: F401  (registers AnnealedMean for loading)
 from colorkeras.color import COLOR_SPACES
+from colorkeras.errors import InputError
 from colorkeras.models.cae import build_cae
 from colorkeras.models.dcnn import build_dcnn
 from colorkeras.models.densenet import build_densenet
@@ -64,7 +65,7 @@ def register_model(name, builder):
             hyperparameters as keywords, returning a `keras.Model`.
     """
     if not isinstance(name, str) or not callable(builder):
-        raise ValueError(
+        raise InputError(
             "`register_model` needs a name and a callable builder. "
             f"Received: name={name!r}, builder={builder!r}"
         )
@@ -81,7 +82,7 @@ def list_models():
 def get_builder(name):
     """The builder registered as ``name``; a ValueError lists the choices."""
     if not isinstance(name, str) or name not in _ORDER:
-        raise ValueError(
+        raise InputError(
             f"Unknown model. Available models: {list_models()}. "
             f"Received: name={name!r}"
         )
@@ -134,7 +135,7 @@ def build_model(name, input_shape=(None, None, 1), color_space="rgb", **hparams)
     accepts_any = any(p.kind == p.VAR_KEYWORD for p in _parameters(builder))
     unknown = sorted(set(hparams) - set(hparams_of(name)))
     if unknown and not accepts_any:
-        raise ValueError(
+        raise InputError(
             f"Unknown hyperparameter(s) {unknown} for model {name!r}. "
             f"Accepted: {sorted(hparams_of(name))}. Received: {hparams}"
         )
@@ -184,7 +185,7 @@ def size_multiple(model):
         )
     nodes_by_depth = getattr(model, "_nodes_by_depth", None)
     if nodes_by_depth is None:
-        raise ValueError(
+        raise InputError(
             "`size_multiple` reads the layer graph of a Functional or "
             f"Sequential model. Received: a {type(model).__name__}"
         )
@@ -217,7 +218,7 @@ def color_space_of(model):
     suffix = "_output"
     space = last[: -len(suffix)] if last and last.endswith(suffix) else None
     if space not in COLOR_SPACES:
-        raise ValueError(
+        raise InputError(
             "Not a colorkeras network: its last layer should be named "
             f"'<color space>_output' with a colour space in "
             f"{list(COLOR_SPACES)}. Received: last layer named {last!r}"

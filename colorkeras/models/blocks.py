@@ -13,6 +13,7 @@ import keras
 from keras import layers
 
 from colorkeras.color import output_activation, output_channels
+from colorkeras.errors import InputError
 from colorkeras.models.batch_norm import FusedBatchNormalization
 
 UPSAMPLING_MODES = ("transpose", "nearest", "bilinear")
@@ -31,7 +32,7 @@ def check_positive_int(name, value):
         or not isinstance(value, numbers.Integral)
         or value < 1
     ):
-        raise ValueError(
+        raise InputError(
             f"`{name}` must be a positive integer. Received: {name}={value!r}"
         )
     return int(value)
@@ -40,7 +41,7 @@ def check_positive_int(name, value):
 def check_bool(name, value):
     """Require True or False, not merely something truthy like "no"."""
     if not isinstance(value, bool):
-        raise ValueError(
+        raise InputError(
             f"`{name}` must be True or False. Received: {name}={value!r}"
         )
     return value
@@ -54,7 +55,7 @@ def check_kernel_size(name, value):
     """
     value = check_positive_int(name, value)
     if value % 2 == 0:
-        raise ValueError(
+        raise InputError(
             f"`{name}` must be odd. Received: {name}={value!r}"
         )
     return value
@@ -67,7 +68,7 @@ def check_activation(name, value):
             raise ValueError
         keras.activations.get(value)
     except ValueError:
-        raise ValueError(
+        raise InputError(
             f"`{name}` must be the name of a Keras activation, such as "
             f"'relu', 'leaky_relu', 'elu', 'gelu' or 'swish'. "
             f"Received: {name}={value!r}"
@@ -82,7 +83,7 @@ def check_rate(name, value):
         or not isinstance(value, numbers.Real)
         or not 0.0 <= value < 1.0
     ):
-        raise ValueError(
+        raise InputError(
             f"`{name}` must be a number in [0, 1). Received: {name}={value!r}"
         )
     return float(value)
@@ -91,7 +92,7 @@ def check_rate(name, value):
 def check_choice(name, value, choices):
     """Require one of a fixed set of option names."""
     if value not in choices:
-        raise ValueError(
+        raise InputError(
             f"`{name}` must be one of {list(choices)}. "
             f"Received: {name}={value!r}"
         )
@@ -122,14 +123,14 @@ def check_input_shape(input_shape, multiple=1):
         for d in shape
     )
     if not ok or shape[2] is None:
-        raise ValueError(
+        raise InputError(
             "`input_shape` must be (height, width, channels) with positive "
             "or None height and width and a known channel count. "
             f"Received: input_shape={input_shape!r}"
         )
     for size in shape[:2]:
         if size is not None and size % multiple:
-            raise ValueError(
+            raise InputError(
                 f"This network halves its input {multiple.bit_length() - 1} "
                 f"times, so height and width must be multiples of "
                 f"{multiple}. Received: input_shape={input_shape!r}"

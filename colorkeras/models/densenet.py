@@ -18,15 +18,16 @@ import numbers
 from keras import layers
 
 from colorkeras.color import check_color_space
+from colorkeras.errors import InputError
 from colorkeras.models.blocks import (
     UPSAMPLING_MODES,
     apply_bn_act,
     apply_bn_act_conv,
     apply_downsample,
     apply_upsample,
+    check_block_args,
     check_choice,
     check_input_shape,
-    check_block_args,
     check_positive_int,
     colorization_model,
     gray_input,
@@ -112,7 +113,7 @@ def build_densenet(
         or not isinstance(compression, numbers.Real)
         or not 0 < compression <= 1
     ):
-        raise ValueError(
+        raise InputError(
             "`compression` must be a number in (0, 1]. "
             f"Received: compression={compression!r}"
         )

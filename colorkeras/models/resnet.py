@@ -11,6 +11,7 @@ same size, so the output is as large as the input.
 from keras import layers
 
 from colorkeras.color import check_color_space
+from colorkeras.errors import InputError
 from colorkeras.models import blocks
 
 BOTTLENECK_RATIO = 4
@@ -104,7 +105,7 @@ def build_resnet(
     check_color_space(color_space)
     base_filters = blocks.check_positive_int("base_filters", base_filters)
     if base_filters % BOTTLENECK_RATIO:
-        raise ValueError(
+        raise InputError(
             f"`base_filters` must be a multiple of {BOTTLENECK_RATIO}, the "
             f"bottleneck ratio. Received: base_filters={base_filters}"
         )

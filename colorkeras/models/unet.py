@@ -11,6 +11,7 @@ generator.
 from keras import layers
 
 from colorkeras.color import check_color_space
+from colorkeras.errors import InputError
 from colorkeras.models import blocks
 
 CONVS_PER_LEVEL = 2
@@ -92,7 +93,7 @@ def build_unet(
         return build_encoder_unet(input_shape, color_space, base_filters, upsampling,
                                   encoder_weights, output_stride, **block_args)
     if output_stride != 1:
-        raise ValueError("`output_stride` other than 1 needs a backbone. "
+        raise InputError("`output_stride` other than 1 needs a backbone. "
                          f"Received: output_stride={output_stride!r}, backbone='none'")
     input_shape = blocks.check_input_shape(input_shape, multiple=2**depth)
 
