@@ -233,7 +233,7 @@ def with_classification_head(network, grid=GRID, temperature=TEMPERATURE):
         )
     # A network with an output stride ends head -> bilinear resize: the logits
     # replace the head, at its resolution, and the resize stays last.
-    upscale = int(getattr(last, "size", (1, 1))[0]) if isinstance(last, layers.UpSampling2D) else 1
+    upscale = last.factor if isinstance(last, blocks.BilinearUpscale) else 1
     head = network.get_layer("lab_head") if upscale > 1 else last
     logits = layers.Conv2D(
         len(bin_centres(grid)), 1, dtype="float32", name=LOGITS_LAYER

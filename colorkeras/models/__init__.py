@@ -19,6 +19,7 @@ from colorkeras import ab_classes  # noqa: F401  (registers AnnealedMean for loa
 from colorkeras.color import COLOR_SPACES
 from colorkeras.errors import InputError
 from colorkeras.models.cae import build_cae
+from colorkeras.models import efficientnet_lite  # noqa: F401  (registers the backbone)
 from colorkeras.models.dcnn import build_dcnn
 from colorkeras.models.densenet import build_densenet
 from colorkeras.models.patchgan import build_patchgan, patchgan_receptive_field

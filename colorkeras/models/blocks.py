@@ -273,12 +273,39 @@ def apply_output_head(x, color_space, name=None, upscale=1):
     return upscale_output(x, upscale, name)
 
 
+@keras.saving.register_keras_serializable(package="colorkeras")
+class BilinearUpscale(layers.Layer):
+    """Resize height and width up by an integer ``factor``, bilinearly.
+
+    Keras's ``UpSampling2D(interpolation="bilinear")`` computes its target
+    size with Python arithmetic on the shape, which fails inside a
+    `tf.function` on images of unknown size (every export and `colorize`
+    trace); this does it with tensor ops. The same TF resize kernel runs.
+    """
+
+    def __init__(self, factor, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = check_positive_int("factor", factor)
+
+    def call(self, inputs):
+        import tensorflow as tf
+
+        size = tf.shape(inputs)[1:3] * self.factor
+        return tf.cast(tf.image.resize(inputs, size, method="bilinear"), self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        scaled = [None if d is None else d * self.factor for d in input_shape[1:3]]
+        return (input_shape[0], *scaled, input_shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
 def upscale_output(x, upscale, name):
     """The bilinear resize that closes a network whose head is at 1/``upscale``."""
     if upscale == 1:
         return x
-    return layers.UpSampling2D(upscale, interpolation="bilinear", dtype="float32",
-                               name=name)(x)
+    return BilinearUpscale(upscale, dtype="float32", name=name)(x)
 
 
 def gray_input(input_shape):
