@@ -177,19 +177,18 @@ class EncoderSchedule(keras.callbacks.Callback):
     they would wreck the ImageNet features before the decoder has learned to
     use them. So the encoder's own optimizer (``model.encoder_optimizer``,
     see `ColorizationTrainer.compile`) has a learning rate of 0 for
-    ``freeze_epochs`` epochs, then ``learning_rate``. Set per epoch from the
-    epoch index, so a resumed run lands in the right phase.
+    ``freeze_epochs`` epochs, then ``scale`` times the main optimizer's (so
+    it follows a reduction on a plateau). Set per epoch from the epoch
+    index, so a resumed run lands in the right phase.
     """
 
-    def __init__(self, freeze_epochs, learning_rate):
+    def __init__(self, freeze_epochs, scale):
         super().__init__()
         self.freeze_epochs = freeze_epochs
-        self.learning_rate = float(learning_rate)
-
-    def rate_at(self, epoch):
-        return 0.0 if epoch < self.freeze_epochs else self.learning_rate
+        self.scale = float(scale)
 
     def on_epoch_begin(self, epoch, logs=None):
         optimizer = getattr(self.model, "encoder_optimizer", None)
         if optimizer is not None:
-            optimizer.learning_rate = self.rate_at(epoch)
+            main = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            optimizer.learning_rate = 0.0 if epoch < self.freeze_epochs else main * self.scale

@@ -26,8 +26,11 @@ import warnings
 
 from colorkeras import cli
 
-IDENTITY_FIELDS = ("model", "color_space", "loss", "hparams", "crop_size", "image_size",
-                   "select_fraction", "class_rebalance")
+# Settings a resumed run may change: how long it trains, how it reports and
+# which epoch it keeps. Every other setting defines the run.
+RESUMABLE_CHANGES = ("epochs", "time_limit", "cpu_limit", "verbose", "out", "init_from",
+                     "select", "min_colorfulness", "steps_per_execution",
+                     "reduce_lr_patience")
 # What ``model.keras`` is chosen by: --select name -> (logged figure, direction).
 SELECTIONS = {"psnr": ("val_psnr", "max"), "delta_e2000": ("val_delta_e2000", "min")}
 
@@ -56,6 +59,7 @@ class TrainConfig:
     select: str = "psnr"
     min_colorfulness: float = 0.0
     select_fraction: float = 0.0
+    reduce_lr_patience: int = 0
     freeze_encoder_epochs: int = 0
     encoder_lr_scale: float = 0.1
     class_rebalance: float = 0.5
@@ -153,6 +157,10 @@ def build_parser():
     group.add_argument("--cpu-limit", type=cli.positive_float, default=None, metavar="MINUTES",
                        help="the same on CPU minutes (all threads): the compute a run "
                        "really had when other jobs share the cores")
+    group.add_argument("--reduce-lr-patience", type=cli.non_negative_int, default=0,
+                       metavar="EPOCHS",
+                       help="halve the learning rate after this many epochs without a better "
+                       "--select figure, down to 1/16 of it (default 0: constant)")
     group.add_argument("--steps-per-execution", type=cli.positive_int, default=1,
                        help="batches run per call into the graph (default 1)")
     group = parser.add_argument_group("ImageNet encoder (--hparam backbone=efficientnet_lite0)")
@@ -237,7 +245,8 @@ def check_resumable(config):
         previous = json.load(f)
     current = dataclasses.asdict(config)
     defaults = dataclasses.asdict(TrainConfig())  # fields older runs did not record
-    changed = [k for k in IDENTITY_FIELDS if previous.get(k, defaults[k]) != current.get(k)]
+    changed = [k for k in current
+               if k not in RESUMABLE_CHANGES and previous.get(k, defaults[k]) != current[k]]
     if changed:
         details = ", ".join(f"{k}: {previous.get(k)!r} -> {current.get(k)!r}" for k in changed)
         raise cli.UsageError(
@@ -340,9 +349,14 @@ def make_callbacks(config, train_dataset, monitor=None, mode=None, keep_last=Tru
         ),
         HistoryLogger(history_path),
         keras.callbacks.TensorBoard(os.path.join(config.out, "logs")),
-        EncoderSchedule(config.freeze_encoder_epochs,
-                        config.learning_rate * config.encoder_lr_scale),
-    ] + (
+        EncoderSchedule(config.freeze_encoder_epochs, config.encoder_lr_scale),
+    ] + ([
+        # Halve the rate when the selection figure stops improving (its count of
+        # epochs without improvement starts afresh in a resumed session).
+        keras.callbacks.ReduceLROnPlateau(
+            monitor, factor=0.5, patience=config.reduce_lr_patience, mode=mode,
+            min_lr=config.learning_rate / 16, verbose=1)
+    ] if config.reduce_lr_patience else []) + (
         # PSNR favours cautious, grayish colours; a GAN's latest generator may
         # be the better colorizer, so it is kept too (``last.keras``).
         [SaveBestNetwork(os.path.join(config.out, "last.keras"), monitor=None)]
@@ -429,14 +443,25 @@ def encoder_optimizer(config, network, **adam_args):
     return keras.optimizers.Adam(config.learning_rate * config.encoder_lr_scale, **adam_args)
 
 
-def make_pipelines(config):
-    """The training and validation pipelines ``config`` asks for."""
+def finished_steps(config):
+    """Training steps the run's earlier sessions finished (0 for a new run)."""
+    epochs = logged_values(os.path.join(config.out, "history.csv"), "epoch")
+    return len(epochs) * config.steps_per_epoch
+
+
+def make_pipelines(config, start_step=0):
+    """The training and validation pipelines ``config`` asks for.
+
+    ``start_step``: the steps already trained. The crop sequence is seeded
+    from it, so a resumed run goes on to new crops instead of replaying the
+    first session's.
+    """
     from colorkeras.data import make_dataset
 
     kwargs = dict(
         data=config.data, color_space=config.color_space, image_size=config.image_size,
-        crop_size=config.crop_size, batch_size=config.batch_size, seed=config.seed,
-        select_fraction=config.select_fraction,
+        crop_size=config.crop_size, batch_size=config.batch_size,
+        seed=config.seed + start_step, select_fraction=config.select_fraction,
     )
     validation = "select" if config.select_fraction else "val"
     return make_dataset(split="train", **kwargs), make_dataset(split=validation, **kwargs)
@@ -445,16 +470,17 @@ def make_pipelines(config):
 PRIOR_BATCHES = 50
 
 
-def class_weights_for(config, dataset):
+def class_weights_for(config, dataset, keep=True):
     """Rebalancing weights of the classification loss, kept in the run folder.
 
     Estimated once from ``PRIOR_BATCHES`` training batches and written to
-    ``ab_prior.json``, so a resumed run uses the very same weights.
+    ``ab_prior.json``, so a resumed run uses the very same weights;
+    ``keep=False`` always estimates (a tuner's trial has no folder yet).
     """
     from colorkeras import ab_classes
 
     path = os.path.join(config.out, "ab_prior.json")
-    if os.path.exists(path):
+    if keep and os.path.exists(path):
         with open(path) as f:
             prior = json.load(f)["prior"]
     else:
@@ -507,7 +533,7 @@ def train(config):
     if config.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
-        train_data, val_data = make_pipelines(config)
+        train_data, val_data = make_pipelines(config, finished_steps(config))
         prior = class_weights = None
         if config.loss == "classification":
             prior, class_weights = class_weights_for(config, train_data.dataset)

@@ -42,7 +42,7 @@ scratch_unet=(--model unet --color-space lab --loss mae --learning-rate 0.002
 unet=(--model unet --color-space lab --loss classification --class-rebalance 1.0
       --learning-rate 0.001 --hparam backbone=efficientnet_lite0 --hparam base_filters=16
       --hparam output_stride=2 --freeze-encoder-epochs 3 --encoder-lr-scale 0.1
-      --select delta_e2000 --select-fraction 0.06)
+      --reduce-lr-patience 2 --select delta_e2000 --select-fraction 0.06)
 
 train() {  # train NAME ARGS...: one run, resumed if its folder exists
   local name=$1; shift
