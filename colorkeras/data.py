@@ -291,10 +291,10 @@ def make_dataset(
     training = split == "train"
     if training:
         photos = photos.shuffle(min(shuffle_buffer, max(count, 1)), seed=seed).repeat()
-        crop = _random_crop_fn(crop_size, seed)
         options = tf.data.Options()
         options.deterministic = seed is not None
-        photos = photos.with_options(options)
+        photos = photos.with_options(options).enumerate()
+        crop = _random_crop_fn(crop_size, seed)
     else:
         crop = center_crop_fn(image_size)
     photos = photos.map(crop, num_parallel_calls=tf.data.AUTOTUNE)
@@ -308,9 +308,19 @@ def make_dataset(
 
 
 def _random_crop_fn(crop_size, seed):
-    def crop(image):
-        image = tf.image.random_crop(image, [crop_size, crop_size, 3], seed=seed)
-        return tf.image.random_flip_left_right(image, seed=seed)
+    """Crop and flip ``(index, image)`` elements.
+
+    With a seed, each element's crop and flip come from stateless ops keyed
+    by (seed, element index): the same seed gives the same crops however the
+    parallel map schedules them, and another seed (a resumed run's) new ones.
+    """
+    def crop(index, image):
+        if seed is None:
+            image = tf.image.random_crop(image, [crop_size, crop_size, 3])
+            return tf.image.random_flip_left_right(image)
+        key = tf.stack([tf.constant(seed, tf.int64), tf.cast(index, tf.int64)])
+        image = tf.image.stateless_random_crop(image, [crop_size, crop_size, 3], seed=key)
+        return tf.image.stateless_random_flip_left_right(image, seed=key + [0, 1 << 40])
 
     return crop
 

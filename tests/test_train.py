@@ -74,7 +74,7 @@ def test_cpu_limit_stops_after_the_epoch_that_passes_it_and_when_resumed(tmp_pat
     rows = _history_rows(out)
     assert len(rows) == 1 and float(rows[0]["cpu_seconds"]) > 0.006
     record = (out / "config.json").read_text()
-    train.main([*args, "--learning-rate", "0.5"])  # has had its CPU time: trains nothing
+    train.main([*args, "--epochs", "6"])  # has had its CPU time: trains nothing
     assert len(_history_rows(out)) == 1
     assert (out / "config.json").read_text() == record  # and rewrites nothing
 
@@ -183,3 +183,61 @@ def test_history_logger_widens_its_header_instead_of_shifting_columns(tmp_path):
     assert [r["val_delta_e2000"] for r in rows] == ["", "9.0", "8.0"]
     assert train.best_so_far(str(path), "val_delta_e2000", "min") == 8.0
     assert train.logged_values(str(path), "loss", {"val_delta_e2000": 8.5}) == [0.5]
+
+
+def test_resume_refuses_each_changed_setting_and_leaves_the_run_alone(tmp_path):
+    """A changed --lambda or batch size once resumed silently and rewrote config.json."""
+    out = tmp_path / "run"
+    args = ["--model", "pix2pix", "--hparam", "depth=1", "--hparam", "base_filters=4",
+            "--d-hparam", "num_layers=1", "--out", str(out), *TINY]
+    train.main(["--epochs", "1", *args])
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    config = (out / "config.json").read_text()
+    with pytest.raises(ValueError) as error:
+        train.main(["--epochs", "2", "--lambda", "10", *args, "--batch-size", "2"])
+    message = str(error.value)
+    assert "lambda_: 100.0 -> 10.0" in message and "batch_size: 4 -> 2" in message
+    assert (out / "config.json").read_text() == config
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+    # Training longer is what resuming is for.
+    train.main(["--epochs", "2", *args])
+    assert len(_history_rows(out)) == 2
+
+
+def test_a_resumed_run_crops_anew_from_where_it_stopped():
+    config = train.TrainConfig(data="sample", image_size=32, crop_size=16, batch_size=4)
+
+    def first_batch(start_step):
+        keras.utils.set_random_seed(config.seed)  # as `train.train` does
+        return next(iter(train.make_pipelines(config, start_step)[0].dataset))[1].numpy()
+
+    first, again, resumed = first_batch(0), first_batch(0), first_batch(400)
+    np.testing.assert_array_equal(first, again)  # still repeatable
+    assert not np.array_equal(first, resumed)
+
+
+def test_resume_starts_from_the_saved_weights_and_step(tmp_path, monkeypatch):
+    from colorkeras.callbacks import shipped_network
+
+    out = tmp_path / "run"
+    args = ["--model", "unet", "--hparam", "depth=1", "--hparam", "base_filters=4",
+            "--out", str(out), *TINY]
+    train.main(["--epochs", "1", *args])
+    saved = keras.models.load_model(out / "last.keras").get_weights()
+    seen = {}
+
+    class Spy(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):  # after BackupAndRestore restored the state
+            seen["weights"] = [w.copy() for w in shipped_network(self.model).get_weights()]
+            seen["steps"] = train.finished_steps(train.TrainConfig(out=str(out),
+                                                                   steps_per_epoch=2))
+
+    original = train.make_callbacks
+    monkeypatch.setattr(train, "make_callbacks", lambda *a, **k: [*original(*a, **k), Spy()])
+    train.main(["--epochs", "2", *args])
+    for restored, expected in zip(seen["weights"], saved):
+        np.testing.assert_array_equal(restored, expected)
+    fresh = keras.models.load_model(out / "last.keras")  # a fresh start would differ
+    assert any(not np.array_equal(a, b) for a, b in zip(saved, fresh.get_weights()))
+    assert seen["steps"] == 2
+    assert [row["epoch"] for row in _history_rows(out)] == ["0", "1"]
