@@ -50,6 +50,9 @@ TRAINING_KEYS = {
     "color_space": "color_space",
     "batch_size": "batch_size",
     "epochs": "epochs",
+    "class_rebalance": "class_rebalance",
+    "freeze_encoder_epochs": "freeze_encoder_epochs",
+    "encoder_lr_scale": "encoder_lr_scale",
 }
 PIX2PIX_KEYS = {
     "lambda": "lambda_",
@@ -222,8 +225,13 @@ def _check_range(where, key, values):
         except ValueError as error:
             raise InputError(f"{where}: key {key!r}: {error}") from None
 
+    from colorkeras.models import unet
+
     choices = {
-        "loss": LOSSES,
+        "backbone": unet.BACKBONES,
+        "encoder_weights": unet.ENCODER_WEIGHTS,
+        "output_stride": unet.OUTPUT_STRIDES,
+        "loss": (*LOSSES, "classification"),
         "color_space": COLOR_SPACES,
         "gan_loss": GAN_LOSSES,
         "generator": [m for m in list_models() if m != "pix2pix"],

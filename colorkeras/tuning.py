@@ -183,7 +183,12 @@ class ColorizationHyperModel(keras_tuner.HyperModel):
     def build(self, hp):
         self._started = time.monotonic()
         keras.utils.set_random_seed(self.base.seed)
-        return train.build_trainer(self.config(hp))
+        config = self.config(hp)
+        class_weights = None
+        if config.loss == "classification":  # rebalanced as `train` does
+            train_data, _ = self.pipelines.get(config.color_space, config.batch_size)
+            _, class_weights = train.class_weights_for(config, train_data.dataset, keep=False)
+        return train.build_trainer(config, class_weights)
 
     def fit(self, hp, model, *args, run_dir, callbacks=(), verbose="auto", **kwargs):
         """Train like `train.train` in ``run_dir``; return the best epoch's metrics."""

@@ -14,6 +14,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+import colorkeras
 from colorkeras import ab_classes, callbacks, data
 from colorkeras.models import build_model, color_space_of, efficientnet_lite, size_multiple
 from colorkeras.models.torch_weights import TorchFormatError, read_legacy_state_dict
@@ -238,7 +239,7 @@ def test_schedule_freezes_the_encoder_then_fine_tunes_it():
         return ([w.numpy().copy() for w in encoder.weights],
                 decoder_layer.get_weights()[0].copy())
 
-    schedule = callbacks.EncoderSchedule(1, config.learning_rate * config.encoder_lr_scale)
+    schedule = callbacks.EncoderSchedule(1, config.encoder_lr_scale)
     dataset = tf.data.Dataset.from_tensors((gray, target)).repeat()
     before = snapshot()
     trainer.fit(dataset, epochs=1, steps_per_epoch=2, callbacks=[schedule], verbose=0)
@@ -289,9 +290,32 @@ def test_pix2pix_trains_an_encoder_generator_with_the_classification_loss():
         "discriminator": gan.discriminator.trainable_variables,
     }
     before = {k: [v.numpy().copy() for v in vs] for k, vs in groups.items()}
-    schedule = callbacks.EncoderSchedule(0, config.learning_rate * config.encoder_lr_scale)
+    schedule = callbacks.EncoderSchedule(0, config.encoder_lr_scale)
     logs = gan.fit(tf.data.Dataset.from_tensors((gray, target)).repeat(), epochs=1,
                    steps_per_epoch=2, callbacks=[schedule], verbose=0).history
     assert np.isfinite(logs["rec_loss"][0]) and logs["rec_loss"][0] > 0
     for name, variables in groups.items():
         assert any(not np.array_equal(a, v.numpy()) for a, v in zip(before[name], variables)), name
+
+
+def test_the_tuners_grids_search_the_encoder_settings():
+    from colorkeras import grids
+
+    table = grids.check_grid("unet", {
+        "backbone": ["none", "efficientnet_lite0"], "output_stride": [1, 2],
+        "freeze_encoder_epochs": [0, 2], "encoder_lr_scale": [0.1], "loss": ["classification"],
+        "class_rebalance": [1.0], "color_space": ["lab"]}, "grid")
+    assert table["backbone"] == ["none", "efficientnet_lite0"]
+    with pytest.raises(ValueError, match="backbone"):
+        grids.check_grid("unet", {"backbone": ["resnet50"]}, "grid")
+
+
+def test_an_output_stride_network_traces_on_images_of_unknown_size():
+    """Keras's bilinear UpSampling2D failed inside tf.function; exports trace like this."""
+    net = ab_classes.with_classification_head(
+        build_model("unet", color_space="lab", output_stride=2, **TINY_ENCODER_UNET))
+    run = tf.function(lambda x: net(x, training=False),
+                      input_signature=[tf.TensorSpec([None, None, None, 1], tf.float32)])
+    assert run(tf.zeros((1, 64, 96, 1))).shape == (1, 64, 96, 2)
+    rgb = colorkeras.colorize(np.zeros((40, 50), np.uint8), model=net)
+    assert rgb.shape == (40, 50, 3)
