@@ -20,17 +20,21 @@ import tensorflow as tf
 from colorkeras.errors import InputError
 from colorkeras.models import build_model
 from colorkeras.models.patchgan import build_patchgan
-from colorkeras.trainer import ColorizationTrainer, example_batch
+from colorkeras.trainer import ColorizationTrainer, example_batch, global_value, replica_share
 
 GAN_LOSSES = ("lsgan", "bce")
 
 
 def discriminator_loss(real_scores, fake_scores, gan_loss="lsgan"):
-    """How well D scores real patches 1 and generated patches 0."""
+    """How well D scores real patches 1 and generated patches 0.
+
+    Like every loss here it is a replica's share under `tf.distribute`
+    (`trainer.replica_share`), as Keras's own losses are, so the terms keep
+    their weights whatever the replica count.
+    """
     if gan_loss == "lsgan":
-        return tf.reduce_mean(tf.square(1.0 - real_scores)) + tf.reduce_mean(
-            tf.square(fake_scores)
-        )
+        return replica_share(tf.reduce_mean(tf.square(1.0 - real_scores))
+                             + tf.reduce_mean(tf.square(fake_scores)))
     bce = keras.losses.BinaryCrossentropy(from_logits=True)
     return bce(tf.ones_like(real_scores), real_scores) + bce(
         tf.zeros_like(fake_scores), fake_scores
@@ -40,7 +44,7 @@ def discriminator_loss(real_scores, fake_scores, gan_loss="lsgan"):
 def generator_adversarial_loss(fake_scores, gan_loss="lsgan"):
     """How far G is from having its patches scored real."""
     if gan_loss == "lsgan":
-        return tf.reduce_mean(tf.square(1.0 - fake_scores))
+        return replica_share(tf.reduce_mean(tf.square(1.0 - fake_scores)))
     bce = keras.losses.BinaryCrossentropy(from_logits=True)
     return bce(tf.ones_like(fake_scores), fake_scores)
 
@@ -156,10 +160,10 @@ class Pix2Pix(ColorizationTrainer):
         return g_loss, d_loss, gan, rec
 
     def track(self, gray, target, fake, g_loss, d_loss, gan, rec, training):
-        self.g_loss_tracker.update_state(g_loss)
-        self.d_loss_tracker.update_state(d_loss)
-        self.gan_loss_tracker.update_state(gan)
-        self.rec_loss_tracker.update_state(rec)
+        self.g_loss_tracker.update_state(global_value(g_loss))
+        self.d_loss_tracker.update_state(global_value(d_loss))
+        self.gan_loss_tracker.update_state(global_value(gan))
+        self.rec_loss_tracker.update_state(global_value(rec))
         self.track_rgb(gray, target, fake, training)
         return self.results(training)
 

@@ -18,6 +18,24 @@ from colorkeras import ab_classes, color, losses, metrics
 from colorkeras.models import color_space_of, efficientnet_lite
 
 
+def replica_share(value):
+    """``value / replicas``: a replica's share of a loss that is a mean over the global batch.
+
+    Under `tf.distribute`, each replica's gradients are summed across
+    replicas, so each replica's loss must be its mean divided by the replica
+    count; Keras's `Loss` objects do this themselves, plain `tf.reduce_mean`
+    terms need it here. 1 replica: unchanged.
+    """
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return value / replicas if replicas > 1 else value
+
+
+def global_value(value):
+    """The figure to log for a loss scaled by `replica_share` (or a Keras `Loss`)."""
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return value * replicas if replicas > 1 else value
+
+
 def example_batch(gray):
     """A one-image batch of zeros for a `tf.TensorSpec`; a batch as it is."""
     if isinstance(gray, tf.TensorSpec):
@@ -135,14 +153,14 @@ class ColorizationTrainer(keras.Model):
         gray, target, _ = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
             loss_input, prediction = self.forward(gray, training=True)
-            loss = self.reconstruction_loss(target, loss_input)
+            loss = self.reconstruction_loss(target, loss_input)  # a replica's share
             if self.network.losses:
-                loss += tf.add_n(self.network.losses)
+                loss += replica_share(tf.add_n(self.network.losses))
             scaled_loss = self.optimizer.scale_loss(loss)
         variables = self.network.trainable_variables
         gradients = tape.gradient(scaled_loss, variables)
         self.update_weights(gradients, variables)
-        self.loss_tracker.update_state(loss)
+        self.loss_tracker.update_state(global_value(loss))
         if not self.rgb_metrics_in_training:
             return {"loss": self.loss_tracker.result()}
         self.track_rgb(gray, target, prediction, training=True)
@@ -151,6 +169,6 @@ class ColorizationTrainer(keras.Model):
     def test_step(self, data):
         gray, target, _ = keras.utils.unpack_x_y_sample_weight(data)
         loss_input, prediction = self.forward(gray, training=False)
-        self.loss_tracker.update_state(self.reconstruction_loss(target, loss_input))
+        self.loss_tracker.update_state(global_value(self.reconstruction_loss(target, loss_input)))
         self.track_rgb(gray, target, prediction)
         return self.results()
