@@ -441,8 +441,12 @@ def peak_memory_gb(model, export_dir, kind, shape, render_size):
     child = context.Process(target=_peak_memory_child,
                             args=(queue, model, export_dir, kind, shape, render_size))
     child.start()
-    child.join()
-    return queue.get() if not queue.empty() else None
+    try:  # read before joining: a child blocks on exit until its queue is drained
+        return queue.get(timeout=900)
+    except Exception:  # noqa: BLE001 - queue.Empty: the child died without a figure
+        return None
+    finally:
+        child.join()
 
 
 def bench_inference(model, sizes, modes, repeats, memory=True):
@@ -616,11 +620,13 @@ def run_benchmarks(settings, overrides=None):
     report["levers"] = bench_levers(settings.train_steps, settings.repeats, settings.train_size,
                                     settings.batch_size, unet_hparams, levers=settings.levers)
     print("Data pipeline (images/s, cache warm):", flush=True)
+    # The sample is itself a folder (SAMPLE_DIR): a second row only for another one.
     pipeline = [bench_pipeline("sample", settings.batch_size, settings.pipeline_batches,
-                               crop_size=settings.train_size),
-                bench_pipeline(settings.folder or str(SAMPLE_DIR), settings.batch_size,
-                               settings.pipeline_batches, crop_size=settings.train_size)]
-    pipeline[1]["data"] = "folder:" + pipeline[1]["data"]
+                               crop_size=settings.train_size)]
+    if settings.folder and os.path.realpath(settings.folder) != os.path.realpath(SAMPLE_DIR):
+        pipeline.append(bench_pipeline(settings.folder, settings.batch_size,
+                                       settings.pipeline_batches, crop_size=settings.train_size))
+        pipeline[1]["data"] = "folder:" + pipeline[1]["data"]
     consumers = {row["model"]: row["f32_images_per_second"] for row in report["training"]
                  if row["model"] in ("unet", "pix2pix")}
     for row in pipeline:
@@ -634,12 +640,15 @@ def run_benchmarks(settings, overrides=None):
         "sample", settings.batch_size, settings.pipeline_batches, settings.repeats,
         crop_size=settings.train_size)
     print("Inference per image (median [min..max]):", flush=True)
-    model = settings.inference_model
-    if model in ARCHITECTURES and overrides:
-        model = _tiny_model_path(model, hparams.get(model, {}))
-    report["inference"] = bench_inference(model, settings.inference_sizes,
-                                          settings.inference_modes, settings.repeats,
-                                          settings.memory)
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="colorkeras-bench-") as tmp:
+        model = settings.inference_model
+        if model in ARCHITECTURES and overrides:
+            model = _tiny_model_path(model, hparams.get(model, {}), tmp)
+        report["inference"] = bench_inference(model, settings.inference_sizes,
+                                              settings.inference_modes, settings.repeats,
+                                              settings.memory)
     return report
 
 
@@ -694,13 +703,11 @@ def markdown_report(report):
     return "\n".join(lines) + "\n"
 
 
-def _tiny_model_path(name, hparams):
-    """An untrained network with the overrides, saved to a temporary .keras file."""
-    import tempfile
-
+def _tiny_model_path(name, hparams, folder):
+    """An untrained network with the overrides, saved as a .keras file in ``folder``."""
     from colorkeras.models import build_model
 
-    path = os.path.join(tempfile.mkdtemp(prefix="colorkeras-bench-"), f"{name}.keras")
+    path = os.path.join(folder, f"{name}.keras")
     build_model("unet" if name == "pix2pix" else name, color_space="yuv", **hparams).save(path)
     return path
 

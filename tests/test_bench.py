@@ -4,6 +4,12 @@ import json
 
 from colorkeras import bench
 
+
+def bench_sample_photos():
+    from colorkeras.data import SAMPLE_DIR
+
+    return list(SAMPLE_DIR.glob("*.jpg"))
+
 TRAINING_FIELDS = {
     "model", "parameters", "forward_gflops_per_image", "f32_images_per_second",
     "bf16_images_per_second", "f32_gflops", "bf16_gflops", "f32_fraction_of_peak",
@@ -15,13 +21,22 @@ INFERENCE_FIELDS = {
 }
 
 
-def test_quick_bench_writes_every_field(tmp_path):
+def test_quick_bench_writes_every_field(tmp_path, monkeypatch):
+    import tempfile
+
     out = tmp_path / "bench.json"
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where the bench's temporary files go
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for path in sorted(bench_sample_photos())[:8]:
+        (folder / path.name).write_bytes(path.read_bytes())
     bench.main([
         "--quick", "--json", str(out), "--markdown", str(tmp_path / "bench.md"),
         "--train-size", "32", "--batch-size", "2", "--clock-ghz", "3.5",
         "--train-steps", "1", "--repeats", "1", "--inference-sizes", "256x256",
-        "--hparam", "base_filters=4", "--hparam", "depth=1",
+        "--hparam", "base_filters=4", "--hparam", "depth=1", "--folder", str(folder),
     ])
     report = json.loads(out.read_text())
     assert {"cpu", "versions", "settings", "training", "levers", "pipeline", "inference",
@@ -35,7 +50,11 @@ def test_quick_bench_writes_every_field(tmp_path):
         assert TRAINING_FIELDS <= set(row)
         assert row["f32_images_per_second"] > 0 and row["forward_gflops_per_image"] > 0
         assert {"median", "min", "max", "n"} <= set(row["bf16_speedup"])
-    assert len(report["pipeline"]) == 2
+    # Two distinct sources: the sample, and the folder given (not the sample twice).
+    assert [row["data"] for row in report["pipeline"]] == ["sample", f"folder:{folder}"]
+    # The bench's temporary model and exports are gone (autograph leaves its own files).
+    assert [p for p in scratch.iterdir() if p.name.startswith(("colorkeras-bench-", "tmp"))
+            and p.is_dir()] == []
     for row in report["pipeline"]:
         assert row["images_per_second"] > 0 and set(row["over_consumption"]) == {"unet", "pix2pix"}
     assert [row["option"] for row in report["pipeline_options"]] == list(bench.PIPELINE_OPTIONS)
