@@ -59,9 +59,10 @@ def build_parser():
                        help=f"training batches per epoch (default {defaults.steps_per_epoch})")
     group.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default 0)")
     search = parser.add_argument_group("search")
-    search.add_argument("--objective", default="val_psnr", metavar="METRIC[:min|max]",
-                        help="what ranks the trials (default: val_psnr, maximised; "
-                        "other metrics are minimised unless ':max' is added)")
+    search.add_argument("--objective", default="val_delta_e2000", metavar="METRIC[:min|max]",
+                        help="what ranks the trials (default: val_delta_e2000, the validation "
+                        "CIEDE2000, minimised; PSNR favours grayish output. PSNR and SSIM are "
+                        "maximised, other metrics minimised unless ':max' is added)")
     search.add_argument("--max-trials", type=cli.positive_int, default=None,
                         help="at most this many trials per architecture (default: the whole "
                         "grid); raise it later to go on with the same --out")

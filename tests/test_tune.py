@@ -153,18 +153,19 @@ def test_killed_search_resumes_without_rerunning_finished_trials(tmp_path, monke
     assert (out / "trials" / "unet" / "trial_0" / "history.csv").read_text() == first_history
     rows = _csv_rows(out / "trials.csv")
     assert sorted(r["loss"] for r in rows) == ["huber", "mae", "mse"]
-    assert all(r["status"] == "COMPLETED" and float(r["val_psnr"]) > 0 for r in rows)
+    assert all(r["status"] == "COMPLETED" and float(r["val_delta_e2000"]) > 0 for r in rows)
     assert all(float(r["wall_seconds"]) > 0 and r["epochs"] == "1" for r in rows)
     assert (out / "plot.png").stat().st_size > 1000
 
     # The summary's command line is one `python -m colorkeras.train` accepts,
     # and it trains the best trial's settings.
     summary = (out / "summary.md").read_text()
-    best = max(rows, key=lambda r: float(r["val_psnr"]))
+    best = min(rows, key=lambda r: float(r["val_delta_e2000"]))  # the default objective
     assert summary.index(f"| 1 | unet | {best['trial']} |") > 0
     command = next(line for line in summary.splitlines() if "colorkeras.train" in line)
     config = train.config_from_args(train.build_parser().parse_args(shlex.split(command)[3:]))
     assert config.loss == best["loss"] and config.hparams == {"depth": 1, "base_filters": 4}
+    assert config.select == "delta_e2000"  # the trial's epoch was chosen by its objective
     assert (config.crop_size, config.batch_size, config.epochs) == (16, 4, 1)
 
     # The finished search trains nothing more; a changed grid is refused.
