@@ -523,6 +523,18 @@ def time_budget_spent(config):
     return None
 
 
+def mixed_precision_policy():
+    """float16 where a GPU computes it fast (its tensor cores), bfloat16 on CPUs.
+
+    bfloat16 has float32's range and needs no loss scaling; float16 on a CPU
+    is emulated and slow. Keras wraps the optimizer in a LossScaleOptimizer
+    under mixed_float16; Pix2Pix wraps its discriminator's.
+    """
+    import tensorflow as tf
+
+    return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
+
+
 def train(config):
     """Run (or resume) one training run; return the final history dict."""
     import keras
@@ -531,7 +543,10 @@ def train(config):
     reselect = check_resumable(config)
     keras.utils.set_random_seed(config.seed)
     if config.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+        policy = mixed_precision_policy()
+        keras.mixed_precision.set_global_policy(policy)
+        print(f"Mixed precision: {policy} (float32 weights"
+              + (", loss scaling)" if policy == "mixed_float16" else ")"), flush=True)
     try:
         train_data, val_data = make_pipelines(config, finished_steps(config))
         prior = class_weights = None

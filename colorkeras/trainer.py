@@ -118,10 +118,22 @@ class ColorizationTrainer(keras.Model):
         ]
 
     def update_weights(self, gradients, variables):
-        """Apply ``gradients`` with the optimizer each variable belongs to."""
+        """Apply ``gradients`` with the optimizer each variable belongs to.
+
+        Under mixed_float16 the loss was scaled by the main optimizer (a
+        LossScaleOptimizer), which unscales its own share; the encoder's is
+        unscaled here, and a non-finite one (the step the main optimizer
+        skips) becomes zero.
+        """
         by_id = {id(v): g for g, v in zip(gradients, variables)}
+        scaling = isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)
         for optimizer, group in self.optimizer_groups():
-            optimizer.apply_gradients([(by_id[id(v)], v) for v in group])
+            grads = [by_id[id(v)] for v in group]
+            if scaling and optimizer is not self.optimizer:
+                scale = tf.cast(self.optimizer.dynamic_scale, tf.float32)
+                grads = [tf.where(tf.math.is_finite(g), g / tf.cast(scale, g.dtype), 0.0)
+                         for g in grads]
+            optimizer.apply_gradients(zip(grads, group))
 
     @property
     def metrics(self):

@@ -241,3 +241,25 @@ def test_resume_starts_from_the_saved_weights_and_step(tmp_path, monkeypatch):
     assert any(not np.array_equal(a, b) for a, b in zip(saved, fresh.get_weights()))
     assert seen["steps"] == 2
     assert [row["epoch"] for row in _history_rows(out)] == ["0", "1"]
+
+
+def test_mixed_precision_is_float16_on_a_gpu_and_bfloat16_on_a_cpu(monkeypatch):
+    import tensorflow as tf
+
+    assert train.mixed_precision_policy() == "mixed_bfloat16"  # this machine has no GPU
+    real = tf.config.list_physical_devices
+    monkeypatch.setattr(tf.config, "list_physical_devices",
+                        lambda kind=None: ["GPU:0"] if kind == "GPU" else real(kind))
+    assert train.mixed_precision_policy() == "mixed_float16"
+
+
+def test_pix2pix_trains_under_mixed_float16_with_loss_scaling(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(train, "mixed_precision_policy", lambda: "mixed_float16")
+    out = tmp_path / "gan"
+    train.main(["--model", "pix2pix", "--hparam", "depth=1", "--hparam", "base_filters=4",
+                "--d-hparam", "num_layers=1", "--mixed-precision", "--epochs", "1",
+                "--out", str(out), *TINY])
+    assert "Mixed precision: mixed_float16 (float32 weights, loss scaling)" in capsys.readouterr().out
+    rows = _history_rows(out)
+    assert np.isfinite(float(rows[0]["g_loss"])) and np.isfinite(float(rows[0]["d_loss"]))
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored afterwards
