@@ -92,3 +92,17 @@ def test_chosen_epoch_follows_the_runs_selection_and_its_minimum():
     assert tool.chosen_epoch(config, history) == (1, "val_delta_e2000")
     record = dict(config=config, best_epoch=2, best_value=10.8, monitor="val_delta_e2000")
     assert "epoch 2, the lowest validation CIEDE2000 (10.80) among" in tool.selection_text(record)
+
+
+def test_refresh_keeps_the_training_facts_and_rewrites_the_figures(tmp_path):
+    tool = _load_tool()
+    card = tmp_path / "README.md"
+    card.write_text("# `cae`\n\nTrained for 133 minutes.\n\n## Validation figures\n\nold table\n")
+    rows = [_scores("gray output", "a.jpg", 11.5, 0.0, -8.0),
+            _scores("cae", "a.jpg", 11.0, 0.4, 1.0)]
+    results = tmp_path / "results.csv"
+    _write_csv(results, rows)
+    tool.refresh_card(card, "cae", tool.mean_scores(results), "sheet.jpg")
+    text = card.read_text()
+    assert text.startswith("# `cae`\n\nTrained for 133 minutes.\n\n## Validation figures")
+    assert "old table" not in text and "| cae | 23.00 |" in text and "ΔE2000 below" in text

@@ -251,7 +251,6 @@ def card(name, record, scores, data, sheet, photos, last=False, note=None, image
     config, s, gray = record["config"], scores[name], scores[GRAY]
     architecture = ARCHITECTURES[architecture_key(name, config)]
     cpu = record["cpu"]
-    truth_cf = s["truth_colorfulness"]
     budget = BUDGET_MINUTES.get(name, 40)
     keras_mb = os.path.getsize(f"exported_models/{name}/{name}.keras") / 1e6
     cpu_text = (f"{cpu / 60:.0f} CPU-minutes (all threads; the 2 cores give 2 CPU-minutes "
@@ -313,7 +312,18 @@ def card(name, record, scores, data, sheet, photos, last=False, note=None, image
         command_line(config, photos),
         "```",
         "",
-        "## Validation figures",
+        *validation_section(name, s, gray, sheet, imagenet),
+    ]
+    return "\n".join(lines)
+
+
+VALIDATION_HEADING = "## Validation figures"
+
+
+def validation_section(name, s, gray, sheet, imagenet=None):
+    """The card's measured part: validation table, floors, sheet, failure modes."""
+    return [
+        VALIDATION_HEADING,
         "",
         f"{gray['images']} photos of the pool's val split, shorter side resized to 256, "
         "256x256 centre crop; the output keeps the input's luminance. MAE/MSE/Huber/BCE on "
@@ -325,7 +335,7 @@ def card(name, record, scores, data, sheet, photos, last=False, note=None, image
         "",
         table([("gray output", gray), (name, s)]),
         "",
-        f"Ground truth colourfulness: {truth_cf:.2f}.",
+        f"Ground truth colourfulness: {s['truth_colorfulness']:.2f}.",
         "",
         *(imagenet_lines(name, imagenet) if imagenet else []),
         "Quality floors of the project:",
@@ -339,7 +349,19 @@ def card(name, record, scores, data, sheet, photos, last=False, note=None, image
         *[f"- {mode}" for mode in failure_modes(name, s, gray)],
         "",
     ]
-    return "\n".join(lines)
+
+
+def refresh_card(path, name, scores, sheet, imagenet=None):
+    """Re-measure an existing card whose training run is not at hand.
+
+    What the card says of its training stays as written when the model was
+    trained; everything from the validation figures on is rewritten.
+    """
+    with open(path, encoding="utf-8") as f:
+        head = f.read().split(VALIDATION_HEADING, 1)[0]
+    body = validation_section(name, scores[name], scores[GRAY], sheet, imagenet)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(head + "\n".join(body))
 
 
 def imagenet_lines(name, imagenet):
@@ -388,6 +410,9 @@ def main():
                         help="models shipped from last.keras rather than model.keras")
     parser.add_argument("--note", action="append", default=[], metavar="NAME=TEXT",
                         help="a line for the Training section of one model's card")
+    parser.add_argument("--refresh", nargs="*", default=[], metavar="NAME",
+                        help="models whose run folder is not at hand: keep their card's "
+                        "training facts and rewrite only its validation figures")
     parser.add_argument("models", nargs="*", default=list(ARCHITECTURES))
     args = parser.parse_args()
     args.note = dict(item.split("=", 1) for item in args.note)
@@ -400,6 +425,9 @@ def main():
     data = data_summary(args.manifest)
     records = {name: training_record(os.path.join(args.runs, f"ship-{name}"))
                for name in args.models}
+    for name in args.refresh:
+        refresh_card(f"exported_models/{name}/README.md", name, scores, args.sheet, imagenet)
+        print(f"exported_models/{name}/README.md (validation figures)")
     with open(os.path.join(args.evaluation, "readme_table.md"), "w") as f:
         f.write(results_table(scores, records) + "\n")
     print(os.path.join(args.evaluation, "readme_table.md"))
