@@ -119,7 +119,7 @@ def test_init_from_starts_pix2pix_from_a_trained_unet(tmp_path):
                     "--init-from", str(tmp_path / "u" / "model.keras")])
 
 
-def test_min_colorfulness_keeps_every_epoch_out_of_reach_from_model_keras(tmp_path):
+def test_min_colorfulness_keeps_every_epoch_out_of_reach_from_model_keras(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["--model", "unet", "--hparam", "depth=1", "--hparam", "base_filters=4",
             "--select", "delta_e2000", "--out", str(out), *TINY]
@@ -127,6 +127,8 @@ def test_min_colorfulness_keeps_every_epoch_out_of_reach_from_model_keras(tmp_pa
     train.main(["--epochs", "1", "--min-colorfulness", "1000", *args])
     assert (out / "last.keras").exists()
     assert not (out / "model.keras").exists(), _history_rows(out)
+    printed = capsys.readouterr().out
+    assert "Best model:" not in printed and "there is no" in printed
     # Without the minimum, the resumed run chooses by CIEDE2000 alone.
     train.main(["--epochs", "2", *args])
     assert (out / "model.keras").exists(), _history_rows(out)
