@@ -440,10 +440,17 @@ def peak_memory_gb(model, export_dir, kind, shape, render_size):
     queue = context.Queue()
     child = context.Process(target=_peak_memory_child,
                             args=(queue, model, export_dir, kind, shape, render_size))
+    import queue as queues
+
     child.start()
     try:  # read before joining: a child blocks on exit until its queue is drained
-        return queue.get(timeout=900)
-    except Exception:  # noqa: BLE001 - queue.Empty: the child died without a figure
+        while True:
+            try:
+                return queue.get(timeout=1)
+            except queues.Empty:
+                if not child.is_alive():  # it died without a figure (its last put is in)
+                    return queue.get(timeout=1) if not child.exitcode else None
+    except queues.Empty:
         return None
     finally:
         child.join()

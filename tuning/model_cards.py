@@ -281,8 +281,10 @@ def card(name, record, scores, data, sheet, photos, last=False, note=None, image
         f"- Colour space: {config['color_space']} — the network predicts the chroma "
         + ("a*/110, b*/110 of CIE Lab" if config["color_space"] == "lab"
            else "U/0.436, V/0.615 of BT.601 YUV")
-        + " from the luma, and the output keeps the input's luminance. Chosen by the quick "
-        "grid's validation (`tuning/results/quick-all-photos/summary.md`).",
+        + " from the luma, and the output keeps the input's luminance. "
+        + ("It predicts a distribution over 306 a*b* bins, decoded by its annealed mean."
+           if config["loss"] == "classification" else
+           "Chosen by the quick grid's validation (`tuning/results/quick-all-photos/summary.md`)."),
         "- Fully convolutional: trained on 128x128 crops, runs at any size.",
         f"- Files: `{name}.keras` ({keras_mb:.1f} MB, float32 weights), `1/` (SavedModel for "
         "TF Serving: signatures `serving_default` and `colorize_encoded`, render size 256).",
@@ -303,7 +305,16 @@ def card(name, record, scores, data, sheet, photos, last=False, note=None, image
         if config.get("mixed_precision") else
         "- Hardware: 2 vCPUs of an AMD EPYC (Zen 4) at 2.6 GHz, 24 GB RAM, no GPU; float32.",
         f"- Data: {data}",
-        "- Augmentation: random crops and horizontal flips. Adam at a constant learning rate.",
+        *([f"- Of those, {config['train_images']:,} trained it and {config['val_images']:,} "
+           f"(the `select` share, {config['select_fraction']:.0%} by a stable hash of the file "
+           "name) were held out to choose its epoch"
+           + (" and its annealed-mean temperature" if config["loss"] == "classification"
+              else "") + "; none of the val photos below had a say."]
+          if config.get("select_fraction") and "train_images" in config else []),
+        "- Augmentation: random crops and horizontal flips. Adam at "
+        + (f"{config['learning_rate']:g}, halved after {config['reduce_lr_patience']} epochs "
+           "without a better selection figure" if config.get("reduce_lr_patience")
+           else "a constant learning rate") + ".",
         *([f"- Started from the weights of `{config['init_from']}`: {INIT_NOTE}"]
           if config.get("init_from") else []),
         "- Command (the same folder resumes):",

@@ -53,9 +53,17 @@ train() {  # train NAME ARGS...: one run, resumed if its folder exists
 
 ship() {
   local names=(unet pix2pix cae dcnn resnet densenet)
+  # The unet's annealed-mean temperature is chosen on the same held-out `select` photos
+  # as its epoch (lowest CIEDE2000), never on val.
+  python tuning/choose_temperature.py runs/ship-unet/model.keras --data "$photos" \
+      --select-fraction 0.06 --out runs/ship-unet/shipped.keras
   for m in "${names[@]}"; do
     mkdir -p "exported_models/$m"
-    cp "runs/ship-$m/model.keras" "exported_models/$m/$m.keras"
+    if [ -f "runs/ship-$m/shipped.keras" ]; then
+      cp "runs/ship-$m/shipped.keras" "exported_models/$m/$m.keras"
+    else
+      cp "runs/ship-$m/model.keras" "exported_models/$m/$m.keras"
+    fi
     python -m colorkeras.export "exported_models/$m/$m.keras" --out "exported_models/$m" \
         --version 1 --overwrite
   done
