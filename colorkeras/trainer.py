@@ -26,14 +26,16 @@ def replica_share(value):
     count; Keras's `Loss` objects do this themselves, plain `tf.reduce_mean`
     terms need it here. 1 replica: unchanged.
     """
-    replicas = tf.distribute.get_strategy().num_replicas_in_sync
-    return value / replicas if replicas > 1 else value
+    return value / _replicas()
 
 
 def global_value(value):
     """The figure to log for a loss scaled by `replica_share` (or a Keras `Loss`)."""
-    replicas = tf.distribute.get_strategy().num_replicas_in_sync
-    return value * replicas if replicas > 1 else value
+    return value * _replicas()
+
+
+def _replicas():
+    return tf.distribute.get_strategy().num_replicas_in_sync
 
 
 def example_batch(gray):

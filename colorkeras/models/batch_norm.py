@@ -116,7 +116,8 @@ def recalibrate_batch_norm(network, inputs, batches):
     import numpy as np
     import tensorflow as tf
 
-    norms = [layer for layer in batch_norm_layers(network) if layer.trainable]
+    norms = [layer for layer in batch_norm_layers(network)
+             if layer.trainable and getattr(layer, "recalibrate", True)]
     if not norms:
         return 0
     momenta = [layer.momentum for layer in norms]

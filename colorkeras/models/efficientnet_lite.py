@@ -55,6 +55,8 @@ class FrozenBatchNormalization(FusedBatchNormalization):
     models, so ``encoder(x, training=False)`` alone would not hold.
     """
 
+    recalibrate = False  # `recalibrate_batch_norm` leaves the ImageNet statistics alone
+
     def call(self, inputs, training=None, mask=None):
         return super().call(inputs, training=False, mask=mask)
 
