@@ -6,6 +6,7 @@ import os
 
 import keras
 
+from colorkeras import atomic
 from colorkeras.errors import InputError
 
 
@@ -55,9 +56,8 @@ class SaveBestNetwork(keras.callbacks.Callback):
                 return
             self.best = value
         network = shipped_network(self.model)
-        tmp = self.path + ".tmp.keras"
-        network.save(tmp)
-        os.replace(tmp, self.path)
+        with atomic.temporary_path(self.path) as tmp:
+            network.save(tmp)
 
 
 def reaches_minimums(logs, minimums):
@@ -98,12 +98,10 @@ class HistoryLogger(keras.callbacks.Callback):
                 csv.DictWriter(f, header).writerow(row)
             return
         header = header + new if header else ["epoch", *sorted(set(row) - {"epoch"})]
-        tmp = self.path + ".tmp"
-        with open(tmp, "w", newline="") as f:
+        with atomic.replacing(self.path, "w", newline="") as f:
             writer = csv.DictWriter(f, header)
             writer.writeheader()
             writer.writerows([*rows, row])
-        os.replace(tmp, self.path)
 
 
 class TrainingClock(keras.callbacks.Callback):

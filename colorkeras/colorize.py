@@ -32,7 +32,8 @@ def build_parser():
     parser.add_argument("--out", required=True, help="folder the colorized images go to")
     parser.add_argument(
         "--model", default="pix2pix",
-        help="pretrained model name, .keras file or training run folder (default pix2pix)",
+        help="pretrained model name, .keras file, training run folder, or an exported "
+        ".onnx / .tflite file (default pix2pix)",
     )
     parser.add_argument(
         "--render-size", type=cli.positive_int, default=256,

@@ -1,6 +1,11 @@
-"""Export a colorizer for TensorFlow Serving: ``python -m colorkeras.export``.
+"""Export a colorizer: ``python -m colorkeras.export``.
 
     python -m colorkeras.export pix2pix --out exported_models/pix2pix --version 1
+    python -m colorkeras.export pix2pix --format onnx --out exported/onnx
+    python -m colorkeras.export pix2pix --format litert --size 256 --quantize int8 --out D
+
+ONNX and LiteRT files, with their ``model.json``, come from `colorkeras.portable`.
+The default format is the SavedModel for TF Serving, described below.
 
 writes the SavedModel ``exported_models/pix2pix/1/``, the layout TF Serving
 reads (``--model_base_path`` is the folder above the numbered versions). It
@@ -120,9 +125,12 @@ def export(model, out, version=None, render_size=256, overwrite=False):
 
 
 def build_parser():
+    from colorkeras import portable
+
     parser = cli.ArgumentParser(
         prog="python -m colorkeras.export",
-        description="Export a colorizer as a SavedModel for TensorFlow Serving.",
+        description="Export a colorizer as a SavedModel for TensorFlow Serving, or as an "
+        "ONNX or LiteRT file (with a model.json) for other runtimes.",
     )
     parser.add_argument("model", metavar="NAME|PATH", help="pretrained model name or .keras file")
     parser.add_argument(
@@ -135,10 +143,24 @@ def build_parser():
         help="version number (default: one more than the latest under --out, or 1)",
     )
     parser.add_argument(
-        "--render-size", type=cli.positive_int, default=256,
-        help="shorter side the network runs at (default 256)",
+        "--format", default="saved_model", choices=portable.FORMATS,
+        help="saved_model (TF Serving, the default), onnx (dynamic batch, height and "
+        "width; needs the [onnx] extra) or litert (a fixed --size; needs TensorFlow only)",
     )
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing version")
+    parser.add_argument(
+        "--size", "--render-size", dest="render_size", type=cli.positive_int, default=256,
+        help="shorter side the network runs at (default 256); a LiteRT file's fixed "
+        "input side",
+    )
+    parser.add_argument(
+        "--quantize", default="none", choices=("none", "float16", "int8"),
+        help="onnx: int8 (dynamic, weights); litert: float16 (weights) or int8 "
+        "(weights and activations, calibrated on the embedded sample photos)",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true",
+        help="replace an existing version, or an existing file and model.json",
+    )
     return parser
 
 
@@ -146,6 +168,10 @@ def main(argv=None):
     cli.quiet_tensorflow()
     args = build_parser().parse_args(argv)
     out = args.out
+    if args.format != "saved_model":
+        return export_portable(args)
+    if args.quantize != "none":
+        raise cli.UsageError("--quantize is for --format onnx or litert")
     if out is None:
         from colorkeras.inference import looks_like_path
 
@@ -157,6 +183,21 @@ def main(argv=None):
     print(f"Wrote {target}: signatures serving_default (images -> colorized) and "
           "colorize_encoded (image_bytes -> colorized_bytes)")
     print(f"Inspect it with: saved_model_cli show --dir {target} --all")
+    return 0
+
+
+def export_portable(args):
+    from colorkeras import portable
+
+    if args.out is None:
+        raise cli.UsageError(f"--out is needed for --format {args.format}")
+    portable.check_format(args.format, args.quantize)
+    print(f"Exporting {args.model} as {args.format} (size {args.render_size}, "
+          f"quantize {args.quantize}) ...", flush=True)
+    path = portable.export(args.model, args.out, args.format, args.render_size,
+                           args.quantize, overwrite=args.overwrite)
+    print(f"Wrote {path} and {path.with_name('model.json')}")
+    print(f"Try it with: python -m colorkeras.colorize PHOTO --model {path} --out DIR")
     return 0
 
 

@@ -14,10 +14,10 @@ an interrupted run never leaves a half-written image under a final name.
 import contextlib
 import os
 import pathlib
-import tempfile
 
 import numpy as np
 
+from colorkeras import atomic
 from colorkeras.data import IMAGE_EXTENSIONS as TRAINING_EXTENSIONS
 from colorkeras.errors import InputError
 
@@ -169,12 +169,6 @@ def list_images(folder, recursive=False):
     )
 
 
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_image(array, path, image_format=None, quality=95):
     """Write a uint8 ``[H, W, 3]`` array atomically: temp file, then rename.
 
@@ -197,15 +191,6 @@ def write_image(array, path, image_format=None, quality=95):
     array = np.asarray(array, dtype=np.uint8)
     if array.ndim == 3 and array.shape[-1] == 1:
         array = array[..., 0]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            options = {"quality": quality} if image_format == "jpg" else {}
-            Image.fromarray(array).save(stream, format=WRITE_FORMATS[image_format], **options)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
+    with atomic.replacing(path, "wb") as stream:
+        options = {"quality": quality} if image_format == "jpg" else {}
+        Image.fromarray(array).save(stream, format=WRITE_FORMATS[image_format], **options)

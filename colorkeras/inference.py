@@ -26,7 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from colorkeras import color, images
+from colorkeras import color, images, runtimes
 from colorkeras.errors import InputError
 from colorkeras.layers import CropLike, DecodeOutput, PadToMultiple
 from colorkeras.models import color_space_of, size_multiple
@@ -171,12 +171,14 @@ def load(name_or_path):
     Args:
         name_or_path: a pretrained model's name (see `available_models`), a
             ``.keras`` file holding a raw network or a colorizer, a training
-            run's folder, or an in-memory `keras.Model` (wrapped if raw).
+            run's folder, or an in-memory `keras.Model` (wrapped if raw); or
+            an ``.onnx`` / ``.tflite`` export (`colorkeras.runtimes`).
 
     Returns:
         A Functional `keras.Model`; gray in [0, 1] of any height and width in,
         RGB in [0, 1] of the same size out, whatever colour space the network
-        was trained in. Loaded with ``safe_mode=True``.
+        was trained in. Loaded with ``safe_mode=True``. For an export, a
+        `runtimes.PortableColorizer` that is called the same way.
 
     Examples:
     ```python
@@ -184,11 +186,13 @@ def load(name_or_path):
     rgb = colorizer.predict(gray)  # gray: float32 [N, H, W, 1]
     ```
     """
-    if isinstance(name_or_path, keras.Model):
+    if isinstance(name_or_path, (keras.Model, runtimes.PortableColorizer)):
         model = name_or_path
+    elif runtimes.is_portable_path(name_or_path):
+        return runtimes.load(name_or_path)
     else:
         model = keras.saving.load_model(resolve(name_or_path), compile=False, safe_mode=True)
-    return model if is_colorizer(model) else wrap(model)
+    return model if is_colorizer(model) or not isinstance(model, keras.Model) else wrap(model)
 
 
 @functools.lru_cache(maxsize=4)
@@ -207,6 +211,13 @@ def _colorizer_for(model):
     that passes the same network traces the colorization once. It is set
     past Keras's attribute tracking, which would count it as a sublayer.
     """
+    if isinstance(model, runtimes.PortableColorizer):
+        return model
+    if runtimes.is_portable_path(model):
+        path = pathlib.Path(model).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"No such model file: {str(model)!r}")
+        return _load_file(str(path), path.stat().st_mtime_ns)
     if isinstance(model, keras.Model):
         if is_colorizer(model):
             return model
@@ -358,8 +369,9 @@ def colorize(image, model="pix2pix", render_size=DEFAULT_RENDER_SIZE, keep_lumin
         image: a path, a PIL image, or an array (gray ``[H, W]`` / ``[H, W, 1]``,
             RGB, or with alpha; uint8, uint16, or float in [0, 1]); or a list
             of those, which gives a list.
-        model: a pretrained model's name, a ``.keras`` path, or a model from
-            `load` (pass that in loops: nothing is loaded or traced again).
+        model: a pretrained model's name, a ``.keras``, ``.onnx`` or
+            ``.tflite`` path, or a model from `load` (pass that in loops:
+            nothing is loaded or traced again).
         render_size: the shorter side the network runs at; the colour is
             upsampled onto the photo's full-resolution luminance. None runs
             the network at the photo's own size (slow and memory-hungry for

@@ -16,8 +16,12 @@ from colorkeras.errors import InputError
 
 
 def _padding(size, multiple):
-    """(before, after) that bring ``size`` to a multiple, split about evenly."""
-    total = (-size) % multiple
+    """(before, after) that bring ``size`` to a multiple, split about evenly.
+
+    Only non-negative operands go into ``%``: ONNX converters translate a
+    floor-mod of a negative number as a truncating one.
+    """
+    total = (multiple - size % multiple) % multiple
     return total // 2, total - total // 2
 
 
@@ -29,8 +33,10 @@ def _reflect_indices(size, before, after):
     U-Net) needs. Folding positions back into the axis by the reflection
     period works for any pad, and is what REFLECT gives where REFLECT works.
     """
-    positions = tf.range(-before, size + after)
     period = tf.maximum(2 * (size - 1), 1)  # a 1-pixel axis repeats itself
+    # Shifted by whole periods so that no position is negative (see `_padding`).
+    shift = (before // period + 1) * period
+    positions = tf.range(shift - before, shift + size + after)
     folded = tf.math.floormod(positions, period)
     return tf.where(folded >= size, period - folded, folded)
 

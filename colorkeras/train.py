@@ -24,7 +24,7 @@ import sys
 import time
 import warnings
 
-from colorkeras import cli
+from colorkeras import atomic, cli
 
 # Settings a resumed run may change: how long it trains, how it reports and
 # which epoch it keeps. Every other setting defines the run.
@@ -269,10 +269,7 @@ def write_json(path, payload):
     The temporary name is per process: a tuning chief and its workers may
     write the same file at once.
     """
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(payload, f, indent=2, default=str)
-    os.replace(tmp, path)
+    atomic.write_text(path, json.dumps(payload, indent=2, default=str))
 
 
 def logged_values(history_path, column, minimums=None):

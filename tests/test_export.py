@@ -121,3 +121,71 @@ def test_command_versions(exported, tmp_path, capsys):
     assert (base / "3" / "keep").exists()
     code, output = run_command([network], capsys)
     assert code == 2 and "--out is needed" in output.err
+
+
+# --- TF Serving's REST protocol, driven with its own request types ----------------
+
+
+def _post(url, body):
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, json.dumps(body).encode(),
+                                     {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as reply:
+            return reply.status, json.loads(reply.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_rest_predict_protocol_serves_both_signatures(exported):
+    import base64
+    import io
+
+    import tensorflow as tf
+    from tensorflow_serving.apis import predict_pb2
+
+    import tf_serving_rest
+
+    network, target, files = exported
+    colorizer = inference.load(network)
+    expected = [inference.colorize(f, colorizer, render_size=RENDER_SIZE).astype(int)
+                for f in files]
+    pixels = np.asarray(Image.open(files[0]))
+
+    with tf_serving_rest.Server(target.parent, "tiny") as server:
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = "tiny"
+        request.model_spec.signature_name = "serving_default"
+        request.model_spec.version.value = 1
+        request.inputs["images"].CopyFrom(tf.make_tensor_proto(pixels[None]))
+        status, reply = _post(tf_serving_rest.url_for(server.url, request),
+                              tf_serving_rest.request_to_json(request))
+        assert status == 200, reply
+        got = np.array(reply["predictions"])
+        assert got.shape == (1, *expected[0].shape)
+        assert np.abs(got[0] - expected[0]).max() <= 1
+
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = "tiny"  # no version: the latest
+        request.model_spec.signature_name = "colorize_encoded"
+        data = [f.read_bytes() for f in files]
+        request.inputs["image_bytes"].CopyFrom(tf.make_tensor_proto(data))
+        body = tf_serving_rest.request_to_json(request)
+        assert body["instances"][0]["image_bytes"] == {"b64": base64.b64encode(data[0]).decode()}
+        status, reply = _post(tf_serving_rest.url_for(server.url, request), body)
+        assert status == 200, reply
+        assert len(reply["predictions"]) == len(files)
+        for prediction, want in zip(reply["predictions"], expected):
+            png = Image.open(io.BytesIO(base64.b64decode(prediction["b64"])))
+            assert np.abs(np.asarray(png).astype(int) - want).max() <= 1
+
+        # What TF Serving answers to a wrong name, version or signature.
+        status, _ = _post(f"{server.url}/v1/models/other:predict", body)
+        assert status == 404
+        status, _ = _post(f"{server.url}/v1/models/tiny/versions/9:predict", body)
+        assert status == 404
+        status, reply = _post(f"{server.url}/v1/models/tiny:predict",
+                              {**body, "signature_name": "nope"})
+        assert status == 400 and "nope" in reply["error"]

@@ -1,0 +1,75 @@
+"""Atomic file writes: a reader, a server or a resumed run never sees half a file.
+
+Everything is written to a temporary file beside the target (same folder, so
+same file system) and renamed over it only when complete. The temporary name
+is unique per writer, since a tuning chief and its workers may write one file
+at once; an interrupted write removes its temporary file.
+"""
+
+import contextlib
+import os
+import pathlib
+import tempfile
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def replacing(path, mode="wb", **open_kwargs):
+    """Open a temporary file for writing; on success it replaces ``path``.
+
+    Examples:
+    ```python
+    with atomic.replacing("history.csv", "w", newline="") as f:
+        f.write(text)
+    ```
+    """
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, mode, **open_kwargs) as stream:
+            yield stream
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def temporary_path(path):
+    """A temporary path beside ``path`` for a writer that wants a name, renamed after.
+
+    For writers that open the file themselves (``keras.Model.save`` needs the
+    ``.keras`` suffix, so the temporary name keeps it).
+    """
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(handle)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
+
+
+def write_bytes(path, data):
+    """Write ``data`` to ``path`` atomically."""
+    with replacing(path, "wb") as stream:
+        stream.write(data)
+
+
+def write_text(path, text):
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    with replacing(path, "w", encoding="utf-8") as stream:
+        stream.write(text)

@@ -1,0 +1,170 @@
+"""ONNX and LiteRT exports: they run in their own runtimes and match the Keras model."""
+
+import importlib
+import json
+import sys
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorkeras import cli, export, inference, portable, runtimes
+from colorkeras.models import build_model
+
+SIZE = 32
+
+
+@pytest.fixture(scope="module")
+def network(tmp_path_factory):
+    """A tiny Lab U-Net trained with mixed bfloat16, as the shipped ones were."""
+    folder = tmp_path_factory.mktemp("portable")
+    keras.utils.set_random_seed(0)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        net = build_model("unet", color_space="lab", depth=2, base_filters=4)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    # Weights that give colour: a fresh head predicts almost none.
+    net.set_weights([w + np.random.default_rng(1).normal(0, 0.1, w.shape).astype(w.dtype)
+                     for w in net.get_weights()])
+    path = folder / "tiny.keras"
+    net.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def exports(network, tmp_path_factory):
+    """{(format, quantize): written file} for every variant."""
+    folder = tmp_path_factory.mktemp("exports")
+    variants = [("onnx", "none"), ("onnx", "int8"), ("litert", "none"),
+                ("litert", "float16"), ("litert", "int8")]
+    return {(fmt, q): portable.export(network, folder / f"{fmt}-{q}", fmt, SIZE, q)
+            for fmt, q in variants}
+
+
+def gray(shape, seed=0):
+    return np.random.default_rng(seed).random(shape, dtype=np.float32)
+
+
+def test_float32_copy_computes_in_float32_with_the_same_weights(network):
+    mixed = keras.models.load_model(network, safe_mode=True)
+    assert mixed.layers[1].compute_dtype == "bfloat16"
+    copy = portable.float32_copy(mixed)
+    assert {layer.compute_dtype for layer in copy.layers} == {"float32"}
+    x = gray((1, SIZE, SIZE, 1))
+    assert np.abs(copy(x).numpy() - mixed(x).numpy()).max() < 0.05  # bfloat16's rounding
+
+
+def test_onnx_keeps_dynamic_shapes_and_matches_keras(network, exports):
+    path = exports[("onnx", "none")]
+    assert path.name == "tiny.onnx"
+    info = json.loads(path.with_name("model.json").read_text())
+    assert info["dynamic_shapes"] and info["inputs"][0]["shape"] == [None, None, None, 1]
+    assert info["color_space"] == "lab" and info["render_size"] == SIZE
+    colorizer = portable.float32_copy(inference.load(network))
+    onnx = runtimes.load(path)
+    for shape in [(1, 37, 50, 1), (2, SIZE, 20, 1)]:  # any batch, height and width
+        x = gray(shape)
+        got, want = onnx.predict(x), colorizer(x).numpy()
+        assert got.shape == (*shape[:3], 3)
+        assert np.abs(got - want).max() <= 1e-3
+
+
+def test_litert_float32_matches_keras_at_its_fixed_size(network, exports):
+    path = exports[("litert", "none")]
+    assert path.name == f"tiny_{SIZE}.tflite"
+    info = json.loads(path.with_name("model.json").read_text())
+    assert info["inputs"][0]["shape"] == [1, SIZE, SIZE, 1] and not info["dynamic_shapes"]
+    litert = runtimes.load(path)
+    assert litert.fixed_size == (SIZE, SIZE)
+    x = gray((2, SIZE, SIZE, 1))
+    want = portable.float32_copy(inference.load(network))(x).numpy()
+    assert np.abs(litert.predict(x) - want).max() <= 1e-3
+
+
+@pytest.mark.parametrize("variant", [("onnx", "int8"), ("litert", "float16"),
+                                     ("litert", "int8")])
+def test_quantized_variants_store_low_precision_and_give_rgb(network, exports, variant):
+    path = exports[variant]
+    if variant[0] == "onnx":
+        import onnx
+
+        ops = {node.op_type for node in onnx.load(str(path)).graph.node}
+        assert "DynamicQuantizeLinear" in ops and "ConvInteger" in ops
+    else:
+        from ai_edge_litert.interpreter import Interpreter
+
+        dtypes = {d["dtype"] for d in Interpreter(str(path)).get_tensor_details()}
+        assert (np.float16 if variant[1] == "float16" else np.int8) in dtypes
+    x = gray((1, SIZE, SIZE, 1))
+    out = runtimes.load(path).predict(x)
+    assert out.shape == (1, SIZE, SIZE, 3) and np.isfinite(out).all()
+    want = portable.float32_copy(inference.load(network))(x).numpy()
+    assert np.abs(out - want).mean() < 0.1  # close, though not exact
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "litert"])
+def test_colorize_runs_exports_through_the_same_recipe(network, exports, fmt, tmp_path):
+    photo = np.round(gray((45, 61, 3), seed=2) * 255).astype(np.uint8)
+    want = inference.colorize(photo, portable.float32_copy(inference.load(network)),
+                              render_size=SIZE).astype(int)
+    got = inference.colorize(photo, str(exports[(fmt, "none")]), render_size=SIZE)
+    assert got.shape == photo.shape and got.dtype == np.uint8
+    if fmt == "onnx":  # same network at the same size: the same pixels
+        assert np.abs(got.astype(int) - want).max() <= 1
+    # The folder command takes the file as --model too.
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    command = importlib.import_module("colorkeras.colorize")
+
+    with pytest.raises(SystemExit) as info:
+        cli.run(command.main, [str(tmp_path / "photo.png"), "--model",
+                               str(exports[(fmt, "none")]), "--out", str(tmp_path / "out"),
+                               "--render-size", str(SIZE)])
+    assert info.value.code == 0
+    written = np.asarray(Image.open(tmp_path / "out" / "photo.png"))
+    assert written.shape == photo.shape
+
+
+def run_export(argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.run(export.main, [str(a) for a in argv])
+    return info.value.code, capsys.readouterr()
+
+
+def test_export_command_refuses_bad_requests_and_keeps_files(network, tmp_path, capsys):
+    out = tmp_path / "d"
+    code, output = run_export([network, "--format", "onnx", "--quantize", "float16",
+                               "--out", out], capsys)
+    assert code == 2 and "quantize" in output.err and not out.exists()
+    code, output = run_export([network, "--format", "litert"], capsys)
+    assert code == 2 and "--out is needed" in output.err
+    code, output = run_export([network, "--quantize", "int8", "--out", out], capsys)
+    assert code == 2 and "--quantize is for" in output.err
+    out.mkdir()
+    (out / "model.json").write_text("mine")
+    code, output = run_export([network, "--format", "litert", "--size", 16, "--out", out],
+                              capsys)
+    assert code == 2 and "exists" in output.err
+    assert (out / "model.json").read_text() == "mine"
+    code, output = run_export([network, "--format", "litert", "--size", 16, "--out", out,
+                               "--overwrite"], capsys)
+    assert code == 0 and (out / "tiny_16.tflite").is_file()
+
+
+def test_missing_runtime_names_the_extra(exports, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(ImportError, match=r"colorkeras\[onnx\]"):
+        runtimes.load(exports[("onnx", "none")])
+    monkeypatch.setitem(sys.modules, "ai_edge_litert", None)
+    monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)
+    with pytest.raises(ImportError, match=r"colorkeras\[litert\]"):
+        runtimes.load(exports[("litert", "none")])
+
+
+def test_load_refuses_other_files(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        runtimes.load(tmp_path / "absent.onnx")
+    with pytest.raises(ValueError, match="onnx or .tflite"):
+        runtimes.load(tmp_path / "model.bin")
