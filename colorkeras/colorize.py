@@ -1,6 +1,11 @@
-"""Colorize image files and folders: ``python -m colorkeras.colorize``.
+"""Colorize image files, folders and videos: ``python -m colorkeras.colorize``.
 
     python -m colorkeras.colorize old_photos/ scan.tif --out colour/ --recursive
+    python -m colorkeras.colorize old_film.mp4 --out colour/
+
+A video (``.mp4``, ``.mov``, ``.mkv``, ``.avi``, ``.webm``) becomes
+``<out>/<name>.mp4`` with its frame count, frame rate, size and audio, its
+colour stabilised over time (`colorkeras.video`; the ``[video]`` extra).
 
 Each output keeps its input's path relative to the folder it was found in
 (a file named on the command line goes straight under ``--out``), with the
@@ -28,7 +33,8 @@ def build_parser():
         description="Colorize gray (or colour) photos: the network's colour on "
         "each photo's own full-resolution luminance.",
     )
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files and folders")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT",
+                        help="image files, folders and video files")
     parser.add_argument("--out", required=True, help="folder the colorized images go to")
     parser.add_argument(
         "--model", default="pix2pix",
@@ -49,6 +55,15 @@ def build_parser():
     parser.add_argument(
         "--max-pixels", type=cli.positive_int, default=DEFAULT_MAX_PIXELS,
         help=f"skip larger images, a decompression-bomb guard (default {DEFAULT_MAX_PIXELS:,})",
+    )
+    parser.add_argument(
+        "--stabilize", action=argparse.BooleanOptionalAction, default=True,
+        help="video: smooth the colour over time where the picture holds still, "
+        "resetting at cuts (default); --no-stabilize colorizes each frame alone",
+    )
+    parser.add_argument(
+        "--batch-frames", type=cli.positive_int, default=8,
+        help="video: frames colorized together (default 8)",
     )
     parser.add_argument(
         "--keep-luminance", action=argparse.BooleanOptionalAction, default=True,
@@ -106,10 +121,44 @@ def _is_within(path, folder):
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
+def colorize_videos(args, videos):
+    """Each video into ``<out>/<name>.mp4``; an existing one is kept unless --overwrite."""
+    from colorkeras import video
+
+    if not args.keep_luminance:
+        raise cli.UsageError("--no-keep-luminance is for photos, not video")
+    targets = {}
+    for source in videos:
+        target = pathlib.Path(args.out) / (pathlib.Path(source).stem + ".mp4")
+        if os.path.realpath(target) in targets:
+            raise cli.UsageError(f"{targets[os.path.realpath(target)]} and {source} would both "
+                                 f"be written to {target}")
+        if os.path.realpath(target) == os.path.realpath(source):
+            raise cli.UsageError(f"{target} would replace the input {source}")
+        targets[os.path.realpath(target)] = source
+    for source in videos:
+        target = pathlib.Path(args.out) / (pathlib.Path(source).stem + ".mp4")
+        if target.exists() and not args.overwrite:
+            print(f"Kept the existing {target} (--overwrite replaces it)")
+            continue
+        print(f"Colorizing {source} ...", flush=True)
+        result = video.colorize_video(source, target, args.model, args.render_size,
+                                      args.batch_frames, args.stabilize)
+        print(f"Wrote {target}: {result.summary()}")
+
+
 def main(argv=None):
     cli.quiet_tensorflow()
     args = build_parser().parse_args(argv)
-    plan = plan_outputs(args.inputs, args.out, args.format, args.recursive)
+    from colorkeras.video import is_video
+
+    videos = [text for text in args.inputs if os.path.isfile(text) and is_video(text)]
+    photos = [text for text in args.inputs if text not in videos]
+    if videos:
+        colorize_videos(args, videos)
+        if not photos:
+            return 0
+    plan = plan_outputs(photos, args.out, args.format, args.recursive)
 
     import keras
 

@@ -15,6 +15,8 @@ The converters and runtimes are optional extras: ``pip install
 "colorkeras[onnx]"`` or ``"colorkeras[litert]"``.
 """
 
+import contextlib
+import io
 import json
 import pathlib
 import tempfile
@@ -185,7 +187,8 @@ def write_litert(colorizer, path, size, quantize="none"):
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         samples = calibration_images(size)
         converter.representative_dataset = lambda: ([gray] for gray in samples)
-    data = converter.convert()
+    with contextlib.redirect_stdout(io.StringIO()):  # Keras prints every captured variable
+        data = converter.convert()
     atomic.write_bytes(path, data)
     return tensor_names(data)
 

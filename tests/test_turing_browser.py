@@ -5,27 +5,17 @@ skipped with the reason, never silently passed.
 """
 
 import json
-import shutil
-import time
 
 import numpy as np
 import pytest
 
 from colorkeras import turing
 
-webdriver = pytest.importorskip(
+pytest.importorskip(
     "selenium.webdriver", reason="selenium is not installed (pip install -e '.[dev]')"
 )
-from selenium.webdriver.chrome.service import Service  # noqa: E402
+from conftest import wait_for_file  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM and CHROMEDRIVER),
-    reason="chromium and chromedriver are not installed "
-    "(apt-get install chromium chromium-driver; .ci/run does it)",
-)
 
 
 def _pairs(count):
@@ -38,34 +28,6 @@ def _pairs(count):
         fake[..., 0] //= 2
         pairs.append((f"photo{i}.jpg", "unet" if i % 2 else "pix2pix", real, fake))
     return pairs
-
-
-@pytest.fixture
-def browser(tmp_path):
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(flag)
-    downloads = tmp_path / "downloads"
-    downloads.mkdir()
-    options.add_experimental_option("prefs", {
-        "download.default_directory": str(downloads),
-        "download.prompt_for_download": False,
-    })
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.downloads = downloads
-    yield driver
-    driver.quit()
-
-
-def _wait_for_file(path, timeout=10.0):
-    """Chromium writes a temporary file first and renames it when done."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if path.is_file():
-            return path
-        time.sleep(0.1)
-    return None
 
 
 def test_clicking_through_reports_the_fooling_rate_and_the_answers(browser, tmp_path):
@@ -114,7 +76,7 @@ def test_clicking_through_reports_the_fooling_rate_and_the_answers(browser, tmp_
     assert json.loads(browser.execute_script("return window.turing.answersJSON()"))["pairs"] == 6
 
     browser.find_element(By.ID, "download").click()
-    downloaded = _wait_for_file(browser.downloads / "turing_answers.json")
+    downloaded = wait_for_file(browser.downloads / "turing_answers.json")
     assert downloaded is not None, (
         f"the download button saved no turing_answers.json: {list(browser.downloads.iterdir())}")
     saved = json.loads(downloaded.read_text())

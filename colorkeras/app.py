@@ -1,0 +1,206 @@
+"""A local web page to colorize photos: ``python -m colorkeras.app``.
+
+    pip install -e ".[app]"
+    python -m colorkeras.app            # then open http://127.0.0.1:7860
+
+Drop, paste or pick a photo (JPEG, PNG, TIFF, WebP, 16-bit and EXIF-rotated
+files are read as `colorkeras.colorize` reads them), choose the model and the
+render size, and compare before and after with a slider; the full-resolution
+PNG downloads under the input's name. The page is Gradio's, the demo
+convention of the field, with analytics and share links off: it needs no
+network, and it binds to 127.0.0.1 unless ``--host`` says otherwise.
+"""
+
+import os
+import pathlib
+import sys
+import tempfile
+
+from colorkeras import cli
+
+DEFAULT_PORT = 7860
+RENDER_SIZES = (256, 384, 512, 768)
+
+
+def _gradio():
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    try:
+        import gradio
+    except ImportError:
+        raise cli.UsageError(
+            "The web app needs Gradio: pip install \"colorkeras[app]\""
+        ) from None
+    return gradio
+
+
+class Colorizers:
+    """Each model loaded once and reused across requests."""
+
+    def __init__(self):
+        self._loaded = {}
+
+    def get(self, name):
+        from colorkeras import inference
+
+        if name not in self._loaded:
+            self._loaded[name] = inference.load(name)
+        return self._loaded[name]
+
+
+def output_name(source):
+    """``old photo.jpg`` -> ``old photo_colorized.png``."""
+    return f"{pathlib.Path(source).stem or 'photo'}_colorized.png"
+
+
+def colorize_file(path, model, render_size, colorizers, out_dir, progress=None):
+    """Colorize one uploaded file: (original RGB, colorized RGB, PNG path).
+
+    Raises:
+        colorkeras.images.UnreadableImage: not an image this reader takes.
+    """
+    import numpy as np
+
+    from colorkeras import images, inference
+
+    if progress:
+        progress(0.05, desc="Reading the photo")
+    pixels = images.read_image(path)
+    if progress:
+        progress(0.2, desc=f"Loading {model}")
+    colorizer = colorizers.get(model)
+    if progress:
+        progress(0.4, desc=f"Colorizing at {render_size}")
+    rgb = inference.colorize(pixels, colorizer, int(render_size))
+    if progress:
+        progress(0.9, desc="Writing the PNG")
+    target = pathlib.Path(out_dir) / output_name(path)
+    images.write_image(rgb, target, "png")
+    before = inference.to_rgb(pixels[None]).numpy()[0]
+    before = np.round(np.clip(before, 0, 1) * 255).astype(np.uint8)
+    return before, rgb, str(target)
+
+
+def sample_photos(count=8):
+    """Embedded sample photos for the page's gallery, spread over their sources."""
+    from colorkeras import images
+    from colorkeras.data import SAMPLE_DIR
+
+    files = images.list_images(SAMPLE_DIR)
+    return [str(f) for f in files[:: max(len(files) // count, 1)][:count]]
+
+
+def build_app(default_model="pix2pix", out_dir=None):
+    """The Gradio `Blocks` page (not launched)."""
+    gr = _gradio()
+    from colorkeras import images, inference
+
+    models = inference.available_models()
+    if default_model not in models:
+        raise cli.UsageError(f"Unknown model {default_model!r}; choose from {models}")
+    colorizers = Colorizers()
+    out_dir = out_dir or tempfile.mkdtemp(prefix="colorkeras-app-")
+
+    def run(path, model, render_size, progress=gr.Progress()):
+        if not path:
+            raise gr.Error("Drop a photo on the page first.")
+        try:
+            before, after, png = colorize_file(path, model, render_size, colorizers, out_dir,
+                                               progress)
+        except (images.UnreadableImage, images.ImageTooLarge) as error:
+            raise gr.Error(f"Could not colorize this file: {error}") from None
+        return (before, after), gr.update(value=png, visible=True), (
+            f"Colorized {pathlib.Path(png).name.replace('_colorized.png', '')} with {model} "
+            f"at render size {render_size}: {after.shape[1]}x{after.shape[0]} pixels."
+        )
+
+    def clear():  # a new request never leaves the last photo's result on show
+        return None, gr.update(value=None, visible=False), ""
+
+    with gr.Blocks(title="colorkeras", analytics_enabled=False) as page:
+        gr.Markdown("# colorkeras\nColorize a black-and-white photo. Drop it below, paste "
+                    "it, or pick a sample.")
+        with gr.Row():
+            with gr.Column():
+                photo = photo_input(gr)(
+                    label="Photo: drop, paste or click (JPEG, PNG, TIFF, WebP; 16-bit and "
+                    "EXIF rotation are handled)", type="filepath", image_mode=None,
+                    sources=["upload", "clipboard"], elem_id="photo")
+                model = gr.Dropdown(models, value=default_model, label="Model",
+                                    elem_id="model")
+                render_size = gr.Dropdown(list(RENDER_SIZES), value=256, label="Render size "
+                                          "(the network's shorter side; the colour goes onto "
+                                          "the full-resolution photo)", elem_id="render-size")
+                button = gr.Button("Colorize", variant="primary", elem_id="colorize")
+                gr.Examples(sample_photos(), inputs=[photo], label="Sample photos")
+            with gr.Column():
+                slider = gr.ImageSlider(label="Before / after", type="numpy",
+                                        elem_id="comparison")
+                status = gr.Markdown(elem_id="status")
+                download = gr.DownloadButton("Download the full-resolution PNG",
+                                             visible=False, elem_id="download")
+        outputs = [slider, download, status]
+        button.click(clear, None, outputs).then(run, [photo, model, render_size], outputs)
+    return page
+
+
+def photo_input(gr):
+    """Gradio's image upload, passing the file untouched, with a readable error.
+
+    ``type="filepath"`` with no ``image_mode`` hands over the uploaded file
+    itself (16-bit, TIFF and EXIF kept for colorkeras's own reader), but
+    Gradio opens it first and would answer a corrupt file with a bare
+    "Error"; this says what went wrong. ``is_template`` keeps Gradio's own
+    image widget in the page.
+    """
+
+    class PhotoInput(gr.Image):
+        is_template = True
+
+        def preprocess(self, payload):
+            try:
+                return super().preprocess(payload)
+            except (OSError, ValueError, SyntaxError) as error:  # PIL's decode errors
+                name = getattr(payload, "orig_name", None) or "this file"
+                raise gr.Error(f"Could not read {name} as an image ({error}). "
+                               "Try a JPEG, PNG, TIFF or WebP photo.") from None
+
+    return PhotoInput
+
+
+def launch(page, host="127.0.0.1", port=DEFAULT_PORT, block=True):
+    """Serve ``page``: no share link, no browser opened, errors shown on the page."""
+    gr = _gradio()
+    # System fonts: the default theme fetches Google's, and the page must work offline.
+    theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
+                              font_mono=["ui-monospace", "monospace"])
+    page.queue().launch(server_name=host, server_port=port, share=False, inbrowser=False,
+                        show_error=True, quiet=True, prevent_thread_lock=not block,
+                        theme=theme)
+    return page
+
+
+def build_parser():
+    parser = cli.ArgumentParser(
+        prog="python -m colorkeras.app",
+        description="Serve a local web page that colorizes photos (needs the [app] extra).",
+    )
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to bind (default 127.0.0.1: this machine only)")
+    parser.add_argument("--port", type=cli.positive_int, default=DEFAULT_PORT,
+                        help=f"port (default {DEFAULT_PORT})")
+    parser.add_argument("--model", default="pix2pix", help="the model selected at first "
+                        "(default pix2pix); the page offers every shipped one")
+    return parser
+
+
+def main(argv=None):
+    cli.quiet_tensorflow()
+    args = build_parser().parse_args(argv)
+    page = build_app(args.model)
+    print(f"Serving on http://{args.host}:{args.port} (Ctrl+C stops)", flush=True)
+    launch(page, args.host, args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    cli.run(main, sys.argv[1:])
