@@ -118,12 +118,12 @@ def build_app(default_model="pix2pix", out_dir=None):
 
     with gr.Blocks(title="colorkeras", analytics_enabled=False) as page:
         gr.Markdown("# colorkeras\nColorize a black-and-white photo. Drop it below, paste "
-                    "it, or pick a sample.")
+                    "it, or pick a sample: JPEG, PNG, TIFF or WebP, 16-bit and EXIF-rotated "
+                    "files too. Everything runs on this computer.")
         with gr.Row():
             with gr.Column():
                 photo = photo_input(gr)(
-                    label="Photo: drop, paste or click (JPEG, PNG, TIFF, WebP; 16-bit and "
-                    "EXIF rotation are handled)", type="filepath", image_mode=None,
+                    label="Photo: drop, paste or click", type="filepath", image_mode=None,
                     sources=["upload", "clipboard"], elem_id="photo")
                 model = gr.Dropdown(models, value=default_model, label="Model",
                                     elem_id="model")

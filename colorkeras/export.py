@@ -135,8 +135,9 @@ def build_parser():
     parser.add_argument("model", metavar="NAME|PATH", help="pretrained model name or .keras file")
     parser.add_argument(
         "--out",
-        help="the model's base path; version folders go inside "
-        "(default exported_models/NAME for a name)",
+        help="saved_model: the model's base path, version folders go inside (default "
+        "exported_models/NAME for a name); onnx / litert: the folder for the file and "
+        "its model.json (required)",
     )
     parser.add_argument(
         "--version", type=cli.positive_int,
@@ -149,6 +150,7 @@ def build_parser():
     )
     parser.add_argument(
         "--size", "--render-size", dest="render_size", type=cli.positive_int, default=256,
+        metavar="PIXELS",
         help="shorter side the network runs at (default 256); a LiteRT file's fixed "
         "input side",
     )

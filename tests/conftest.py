@@ -4,11 +4,13 @@
 browser tests are skipped with the reason, never silently passed.
 """
 
+import os
 import shutil
 import time
 
 import pytest
 
+os.environ.setdefault("SE_AVOID_STATS", "true")  # Selenium Manager's usage pings: offline
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
 

@@ -13,7 +13,10 @@ Three sources share that pipeline:
   ``train/`` and ``val/`` sub-folders they are the splits, otherwise a stable
   hash of each file name sends about ``val_fraction`` of them to validation;
 - ``"tfds:NAME"``: a TensorFlow Datasets name such as ``tfds:tf_flowers`` or
-  ``tfds:oxford_flowers102`` (needs the network the first time).
+  ``tfds:oxford_flowers102`` (needs the network the first time);
+- ``"tfrecord:DIR"``, or a folder holding a shard ``manifest.json``: TFRecord
+  shards written by ``python -m colorkeras.data pack`` (`colorkeras.shards`),
+  read in parallel and decoded only as training reaches them.
 """
 
 import dataclasses
@@ -30,7 +33,7 @@ from colorkeras import color
 from colorkeras.errors import InputError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
-SAMPLE_DIR = pathlib.Path(__file__).parent / "datasets" / "sample"
+SAMPLE_DIR = pathlib.Path(__file__).parent.parent / "datasets" / "sample"
 SPLITS = ("train", "val", "select")
 
 # TFDS split expressions; tf_flowers ships only a train split.
@@ -48,19 +51,29 @@ class DataError(InputError):
 
 @dataclasses.dataclass(frozen=True)
 class Source:
-    """Where photos come from: ``kind`` is "folder" or "tfds"."""
+    """Where photos come from: ``kind`` is "folder", "tfds" or "tfrecord"."""
 
     kind: str
     location: str
 
     @property
     def description(self):
-        return f"tfds:{self.location}" if self.kind == "tfds" else self.location
+        if self.kind in ("tfds", "tfrecord"):
+            return f"{self.kind}:{self.location}"
+        return self.location
 
 
 def parse_source(data):
-    """Turn ``"sample"``, a folder path or ``"tfds:NAME"`` into a `Source`."""
+    """Turn ``"sample"``, a folder, ``"tfds:NAME"`` or ``"tfrecord:DIR"`` into a `Source`."""
+    from colorkeras import shards
+
     data = str(data)
+    if data.startswith(shards.PREFIX):
+        folder = data[len(shards.PREFIX):]
+        if not shards.is_shard_folder(folder):
+            raise DataError(f"{folder!r} is not a shard folder (no {shards.MANIFEST}); write "
+                            "one with: python -m colorkeras.data pack SRC OUT")
+        return Source("tfrecord", folder)
     if data == "sample":
         return Source("folder", str(SAMPLE_DIR))
     if data.startswith("tfds:"):
@@ -73,6 +86,8 @@ def parse_source(data):
             f"Data source {data!r} is neither 'sample', 'tfds:NAME' nor an "
             "existing folder."
         )
+    if shards.is_shard_folder(data):
+        return Source("tfrecord", data)
     return Source("folder", data)
 
 
@@ -163,8 +178,19 @@ def decode_file(path):
     return tf.ensure_shape(image, [None, None, 3])
 
 
-def load_photos(source, split, val_fraction=0.1, select_fraction=0.0):
-    """Decoded uint8 RGB photos of one split, and how many there are."""
+def load_photos(source, split, val_fraction=0.1, select_fraction=0.0, skipped=None):
+    """Decoded uint8 RGB photos of one split, and how many there are.
+
+    ``skipped``: a `shards.SkipCounter` that counts the undecodable records
+    of a shard source (other sources check their files before).
+    """
+    if source.kind == "tfrecord":
+        from colorkeras import shards
+
+        if select_fraction > 0:
+            raise DataError("A 'select' share is taken from folders of photos; pack the "
+                            "photos you choose checkpoints on as their own shard folder.")
+        return shards.load_split(source.location, split, skipped)
     if source.kind == "tfds" and select_fraction > 0:
         raise DataError("A 'select' share is taken from folders of photos; "
                         f"{source.description} has its own splits.")
