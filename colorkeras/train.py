@@ -30,7 +30,7 @@ from colorkeras import atomic, cli
 # which epoch it keeps. Every other setting defines the run.
 RESUMABLE_CHANGES = ("epochs", "time_limit", "cpu_limit", "verbose", "out", "init_from",
                      "select", "min_colorfulness", "steps_per_execution",
-                     "reduce_lr_patience")
+                     "reduce_lr_patience", "distribution")
 # What ``model.keras`` is chosen by: --select name -> (logged figure, direction).
 SELECTIONS = {"psnr": ("val_psnr", "max"), "delta_e2000": ("val_delta_e2000", "min")}
 
@@ -71,11 +71,12 @@ class TrainConfig:
     d_learning_rate: float = 2e-4
     d_hparams: dict = dataclasses.field(default_factory=dict)
     verbose: str = "auto"
+    distribution: str = "none"
 
 
 # TrainConfig fields whose flag is not ``--field-name``; None: not a flag.
 _FLAGS = {"lambda_": "--lambda", "hparams": "--hparam", "d_hparams": "--d-hparam",
-          "verbose": None, "mixed_precision": "--mixed-precision"}
+          "verbose": None, "mixed_precision": "--mixed-precision", "distribution": None}
 _ALWAYS = ("model", "data", "image_size", "crop_size", "batch_size", "epochs",
            "steps_per_epoch", "learning_rate", "loss", "color_space", "seed")
 _PIX2PIX_FIELDS = ("generator", "lambda_", "gan_loss", "d_learning_rate", "d_hparams")
@@ -163,6 +164,12 @@ def build_parser():
                        "--select figure, down to 1/16 of it (default 0: constant)")
     group.add_argument("--steps-per-execution", type=cli.positive_int, default=1,
                        help="batches run per call into the graph (default 1)")
+    group.add_argument("--distribution", default="none",
+                       choices=("none", "mirrored", "multi-worker"),
+                       help="none: one device; mirrored: every local GPU (or the CPU); "
+                       "multi-worker: the TF_CONFIG cluster, every worker running this "
+                       "command. --batch-size is the global batch; only the chief writes "
+                       "--out (default none)")
     group = parser.add_argument_group("ImageNet encoder (--hparam backbone=efficientnet_lite0)")
     group.add_argument("--freeze-encoder-epochs", type=cli.non_negative_int,
                        default=defaults.freeze_encoder_epochs, metavar="N",
@@ -230,6 +237,10 @@ def check_config(config):
     if config.loss == "classification" and config.color_space != "lab":
         raise cli.UsageError("--loss classification predicts a*b* bins: "
                              "use --color-space lab")
+    if config.distribution == "multi-worker" and (config.time_limit or config.cpu_limit):
+        raise cli.UsageError("--time-limit and --cpu-limit are per process, and workers "
+                             "must stop at the same epoch: bound a multi-worker run by "
+                             "--epochs")
 
 
 def check_resumable(config):
@@ -533,10 +544,19 @@ def mixed_precision_policy():
 
 
 def train(config):
-    """Run (or resume) one training run; return the final history dict."""
+    """Run (or resume) one training run; return the final history dict.
+
+    Under ``config.distribution`` the model is built in the strategy's scope
+    and only the chief writes ``config.out`` (`distribution.run_folder`).
+    """
     import keras
 
+    from colorkeras import distribution
+
     check_config(config)
+    # A multi-worker strategy must exist before TensorFlow runs anything else.
+    strategy = distribution.make_strategy(config.distribution)
+    chief = distribution.is_chief() if strategy is not None else True
     reselect = check_resumable(config)
     keras.utils.set_random_seed(config.seed)
     if config.mixed_precision:
@@ -545,56 +565,65 @@ def train(config):
         print(f"Mixed precision: {policy} (float32 weights"
               + (", loss scaling)" if policy == "mixed_float16" else ")"), flush=True)
     try:
-        train_data, val_data = make_pipelines(config, finished_steps(config))
-        prior = class_weights = None
-        if config.loss == "classification":
-            prior, class_weights = class_weights_for(config, train_data.dataset)
+        with distribution.run_folder(config.out, chief) as folder:
+            return _train_in(dataclasses.replace(config, out=folder), strategy, reselect)
+    finally:
+        if config.mixed_precision:
+            keras.mixed_precision.set_global_policy("float32")
+
+
+def _train_in(config, strategy, reselect):
+    """`train`'s body, writing to ``config.out`` (the run folder, or a worker's copy)."""
+    from colorkeras import distribution
+
+    train_data, val_data = make_pipelines(config, finished_steps(config))
+    prior = class_weights = None
+    if config.loss == "classification":
+        prior, class_weights = class_weights_for(config, train_data.dataset)
+    with distribution.scope(strategy):
         trainer = build_trainer(config, class_weights)
         trainer.build_state(train_data.dataset.element_spec[0])
         if config.init_from and not os.path.isdir(os.path.join(config.out, "backup")):
             initialize_from(trainer, config.init_from)
-        spent = time_budget_spent(config)
-        if spent:  # before anything is written: the run's record stays as it was
-            print(f"Nothing to train: {config.out} has had its {spent}.", flush=True)
-            return {}
-        # Only now that every setting proved valid is anything written.
-        os.makedirs(config.out, exist_ok=True)
-        if prior is not None:
-            write_json(os.path.join(config.out, "ab_prior.json"), {"prior": prior})
-        record = dataclasses.asdict(config)
-        record.update(
-            train_images=train_data.num_images,
-            val_images=val_data.num_images,
-            parameters=trainer.network.count_params(),
-            started=time.strftime("%Y-%m-%d %H:%M:%S"),
+    spent = time_budget_spent(config)
+    if spent:  # before anything is written: the run's record stays as it was
+        print(f"Nothing to train: {config.out} has had its {spent}.", flush=True)
+        return {}
+    # Only now that every setting proved valid is anything written.
+    os.makedirs(config.out, exist_ok=True)
+    if prior is not None:
+        write_json(os.path.join(config.out, "ab_prior.json"), {"prior": prior})
+    record = dataclasses.asdict(config)
+    record.update(
+        train_images=train_data.num_images,
+        val_images=val_data.num_images,
+        parameters=trainer.network.count_params(),
+        started=time.strftime("%Y-%m-%d %H:%M:%S"),
+    )
+    write_json(os.path.join(config.out, "config.json"), record)
+    print(
+        f"Training {config.model} ({config.color_space}, {config.loss}) on "
+        f"{train_data.num_images} photos, validating on {val_data.num_images}; "
+        f"output in {config.out}",
+        flush=True,
+    )
+    started = time.time()
+    with one_pass_validation():
+        history = trainer.fit(
+            train_data.dataset,
+            epochs=config.epochs,
+            steps_per_epoch=config.steps_per_epoch,
+            validation_data=val_data.dataset,
+            shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a dataset
+            callbacks=make_callbacks(config, train_data.dataset, keep_best=not reselect),
+            verbose=config.verbose,
         )
-        write_json(os.path.join(config.out, "config.json"), record)
-        print(
-            f"Training {config.model} ({config.color_space}, {config.loss}) on "
-            f"{train_data.num_images} photos, validating on {val_data.num_images}; "
-            f"output in {config.out}",
-            flush=True,
-        )
-        started = time.time()
-        with one_pass_validation():
-            history = trainer.fit(
-                train_data.dataset,
-                epochs=config.epochs,
-                steps_per_epoch=config.steps_per_epoch,
-                validation_data=val_data.dataset,
-                shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a dataset
-                callbacks=make_callbacks(config, train_data.dataset, keep_best=not reselect),
-                verbose=config.verbose,
-            )
-        record.update(
-            finished=time.strftime("%Y-%m-%d %H:%M:%S"),
-            wall_seconds_last_session=round(time.time() - started, 1),
-        )
-        write_json(os.path.join(config.out, "config.json"), record)
-        return history.history
-    finally:
-        if config.mixed_precision:
-            keras.mixed_precision.set_global_policy("float32")
+    record.update(
+        finished=time.strftime("%Y-%m-%d %H:%M:%S"),
+        wall_seconds_last_session=round(time.time() - started, 1),
+    )
+    write_json(os.path.join(config.out, "config.json"), record)
+    return history.history
 
 
 def main(argv=None):
@@ -603,7 +632,11 @@ def main(argv=None):
     config = config_from_args(args)
     train(config)
     best = os.path.join(config.out, "model.keras")
-    if os.path.exists(best):
+    from colorkeras import distribution
+
+    if config.distribution == "multi-worker" and not distribution.is_chief():
+        print(f"Worker done; the chief writes {config.out}.")
+    elif os.path.exists(best):
         print(f"Best model: {best}")
     else:
         print(f"No epoch reached the selection's minimums, so there is no {best} "

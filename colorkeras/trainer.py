@@ -45,6 +45,19 @@ def example_batch(gray):
     return gray
 
 
+def step_logs(logs):
+    """A step's logged figures, shaped so that Keras can reduce them over workers.
+
+    Under `MultiWorkerMirroredStrategy` Keras 3.15 averages each figure over
+    the replicas along axis 0, which a scalar does not have; a ``[1]`` vector
+    averages to the same scalar. Elsewhere the figures stay scalars.
+    """
+    strategy = tf.distribute.get_strategy()
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return {name: tf.reshape(value, [1]) for name, value in logs.items()}
+    return logs
+
+
 class ColorizationTrainer(keras.Model):
     """Trains ``network`` with a pixel loss; reports RGB MAE and PSNR.
 
@@ -73,6 +86,31 @@ class ColorizationTrainer(keras.Model):
         self.rgb_mae_tracker = keras.metrics.Mean(name="mae")
         self.psnr_tracker = keras.metrics.Mean(name="psnr")
         self.colour_trackers = [metrics.DeltaE2000(), metrics.ColorfulnessRatio()]
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Skip Keras's build from the first distributed batch once `build_state` ran.
+
+        Under a distribution strategy Keras 3.15 draws the first batch from
+        the training iterator to build the model, so the first step trains on
+        the second batch, not the one a single device would see, and it
+        averages that batch over the replicas, which
+        `MultiWorkerMirroredStrategy` cannot do outside a step
+        (keras-team/keras#20585). `build_state` has already created every
+        variable, so nothing is drawn. Without it, one replica's share of the
+        batch gives the shapes.
+        """
+        strategy = self._distribute_strategy
+        if strategy is None or iterator is None:
+            return super()._maybe_symbolic_build(iterator, data_batch)
+        if getattr(self, "_state_built", False):
+            return None
+        for _, _, it in iterator:
+            batch = next(it)
+            data_batch = tf.nest.map_structure(
+                lambda v: strategy.experimental_local_results(v)[0]
+                if isinstance(v, tf.distribute.DistributedValues) else v, batch)
+            break
+        return super()._maybe_symbolic_build(None, data_batch)
 
     def compile(self, optimizer="adam", loss="mae", encoder_optimizer=None, **kwargs):
         """Set the optimizers and the pixel loss (a name from `losses.LOSSES`).
@@ -107,6 +145,7 @@ class ColorizationTrainer(keras.Model):
         self(gray)
         for optimizer, variables in self.optimizer_groups():
             optimizer.build(variables)
+        self._state_built = True
 
     def optimizer_groups(self):
         """``(optimizer, variables)`` pairs: who updates which trainable weights."""
@@ -161,7 +200,7 @@ class ColorizationTrainer(keras.Model):
     def results(self, training=False):
         """The logged figures: the validation-only colour metrics when not training."""
         skipped = self.colour_trackers if training else []
-        return {m.name: m.result() for m in self.metrics if m not in skipped}
+        return step_logs({m.name: m.result() for m in self.metrics if m not in skipped})
 
     def train_step(self, data):
         gray, target, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -176,7 +215,7 @@ class ColorizationTrainer(keras.Model):
         self.update_weights(gradients, variables)
         self.loss_tracker.update_state(global_value(loss))
         if not self.rgb_metrics_in_training:
-            return {"loss": self.loss_tracker.result()}
+            return step_logs({"loss": self.loss_tracker.result()})
         self.track_rgb(gray, target, prediction, training=True)
         return self.results(training=True)
 

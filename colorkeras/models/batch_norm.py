@@ -21,6 +21,7 @@ import keras
 from keras import layers
 
 _fuse = True
+_synchronize = False
 
 
 @contextlib.contextmanager
@@ -38,6 +39,23 @@ def keras_kernels():
         _fuse = previous
 
 
+@contextlib.contextmanager
+def synchronized():
+    """Build batch norm that pools its batch statistics over every replica in this block.
+
+    Under a distribution strategy each replica sees only its share of the
+    global batch; pooled statistics make a step the same as on one device
+    at that batch. It takes Keras's synchronized layer (the fused kernel
+    cannot all-reduce), and does nothing outside a strategy.
+    """
+    global _synchronize
+    previous, _synchronize = _synchronize, True
+    try:
+        yield
+    finally:
+        _synchronize = previous
+
+
 @keras.saving.register_keras_serializable(package="colorkeras")
 class FusedBatchNormalization(layers.BatchNormalization):
     """`keras.layers.BatchNormalization` that runs the fused kernel on TF.
@@ -45,7 +63,14 @@ class FusedBatchNormalization(layers.BatchNormalization):
     Same arguments and weights as the Keras layer. The moving variance it
     tracks is the unbiased batch variance (the kernel's), where Keras tracks
     the biased one: a relative difference of 1/(batch x height x width).
+    Built inside `synchronized`, it defaults to ``synchronized=True``.
     """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("synchronized", _synchronize and self.pools_statistics)
+        super().__init__(**kwargs)
+
+    pools_statistics = True  # False where training never computes batch statistics
 
     def _can_fuse(self, inputs, mask):
         return (
@@ -59,6 +84,8 @@ class FusedBatchNormalization(layers.BatchNormalization):
         )
 
     def call(self, inputs, training=None, mask=None):
+        if self.synchronized and training and self.trainable and _replica_count() > 1:
+            return self._synchronized_call(inputs)
         if not self._can_fuse(inputs, mask):
             return super().call(inputs, training=training, mask=mask)
         import tensorflow as tf
@@ -87,6 +114,60 @@ class FusedBatchNormalization(layers.BatchNormalization):
                 epsilon=self.epsilon, data_format="NHWC", is_training=False,
             )
         return tf.cast(y, self.compute_dtype)
+
+
+    def _synchronized_call(self, inputs):
+        """Training-mode batch norm on the statistics of every replica's batch.
+
+        Keras's own synchronized layer all-reduces the moments without
+        passing the other replicas' gradients back through them, so its
+        steps drift from one device's; `_sum_over_replicas` does.
+        """
+        import tensorflow as tf
+
+        x = tf.cast(inputs, tf.float32)
+        axes = list(range(len(x.shape) - 1))
+        count = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), tf.float32)
+        total, squares, count = _sum_over_replicas(
+            [tf.reduce_sum(x, axes), tf.reduce_sum(tf.square(x), axes), count])
+        mean = total / count
+        variance = tf.maximum(squares / count - tf.square(mean), 0.0)
+        y = (x - mean) * tf.math.rsqrt(variance + self.epsilon)
+        if self.scale:
+            y = y * tf.cast(self.gamma, tf.float32)
+        if self.center:
+            y = y + tf.cast(self.beta, tf.float32)
+        for moving, value in ((self.moving_mean, mean), (self.moving_variance, variance)):
+            moving.assign(moving * self.momentum + tf.stop_gradient(value) * (1 - self.momentum))
+        return tf.cast(y, self.compute_dtype)
+
+
+def _replica_count():
+    import tensorflow as tf
+
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def _sum_over_replicas(values):
+    """Sum tensors over the replicas; gradients flow back to every replica's input.
+
+    The gradient of a replica's input is the sum of every replica's upstream
+    gradient, since every replica's output depends on it.
+    """
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+
+    @tf.custom_gradient
+    def reduce(*tensors):
+        summed = context.all_reduce(tf.distribute.ReduceOp.SUM, list(tensors))
+
+        def grad(*upstream):
+            return context.all_reduce(tf.distribute.ReduceOp.SUM, list(upstream))
+
+        return summed, grad
+
+    return reduce(*values)
 
 
 def batch_norm_layers(network):

@@ -56,6 +56,7 @@ class FrozenBatchNormalization(FusedBatchNormalization):
     """
 
     recalibrate = False  # `recalibrate_batch_norm` leaves the ImageNet statistics alone
+    pools_statistics = False  # it never normalises with batch statistics
 
     def call(self, inputs, training=None, mask=None):
         return super().call(inputs, training=False, mask=mask)
