@@ -84,8 +84,6 @@ class FusedBatchNormalization(layers.BatchNormalization):
         )
 
     def call(self, inputs, training=None, mask=None):
-        if self.synchronized and training and self.trainable and _replica_count() > 1:
-            return self._synchronized_call(inputs)
         if not self._can_fuse(inputs, mask):
             return super().call(inputs, training=training, mask=mask)
         import tensorflow as tf
@@ -114,60 +112,6 @@ class FusedBatchNormalization(layers.BatchNormalization):
                 epsilon=self.epsilon, data_format="NHWC", is_training=False,
             )
         return tf.cast(y, self.compute_dtype)
-
-
-    def _synchronized_call(self, inputs):
-        """Training-mode batch norm on the statistics of every replica's batch.
-
-        Keras's own synchronized layer all-reduces the moments without
-        passing the other replicas' gradients back through them, so its
-        steps drift from one device's; `_sum_over_replicas` does.
-        """
-        import tensorflow as tf
-
-        x = tf.cast(inputs, tf.float32)
-        axes = list(range(len(x.shape) - 1))
-        count = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), tf.float32)
-        total, squares, count = _sum_over_replicas(
-            [tf.reduce_sum(x, axes), tf.reduce_sum(tf.square(x), axes), count])
-        mean = total / count
-        variance = tf.maximum(squares / count - tf.square(mean), 0.0)
-        y = (x - mean) * tf.math.rsqrt(variance + self.epsilon)
-        if self.scale:
-            y = y * tf.cast(self.gamma, tf.float32)
-        if self.center:
-            y = y + tf.cast(self.beta, tf.float32)
-        for moving, value in ((self.moving_mean, mean), (self.moving_variance, variance)):
-            moving.assign(moving * self.momentum + tf.stop_gradient(value) * (1 - self.momentum))
-        return tf.cast(y, self.compute_dtype)
-
-
-def _replica_count():
-    import tensorflow as tf
-
-    return tf.distribute.get_strategy().num_replicas_in_sync
-
-
-def _sum_over_replicas(values):
-    """Sum tensors over the replicas; gradients flow back to every replica's input.
-
-    The gradient of a replica's input is the sum of every replica's upstream
-    gradient, since every replica's output depends on it.
-    """
-    import tensorflow as tf
-
-    context = tf.distribute.get_replica_context()
-
-    @tf.custom_gradient
-    def reduce(*tensors):
-        summed = context.all_reduce(tf.distribute.ReduceOp.SUM, list(tensors))
-
-        def grad(*upstream):
-            return context.all_reduce(tf.distribute.ReduceOp.SUM, list(upstream))
-
-        return summed, grad
-
-    return reduce(*values)
 
 
 def batch_norm_layers(network):
