@@ -24,6 +24,8 @@ import sys
 
 from colorkeras import cli
 
+# A keras-tuner worker trains its trials on one host; across hosts the workers
+# share the search (tuning/README.md), so multi-worker is train's, not tune's.
 DISTRIBUTIONS = ("none", "mirrored")
 
 
@@ -150,16 +152,6 @@ def oracle_port(offset):
         os.environ["KERASTUNER_ORACLE_PORT"] = base
 
 
-def make_strategy(name):
-    if name == "none":
-        return None
-    import tensorflow as tf
-
-    strategy = tf.distribute.MirroredStrategy()
-    print(f"MirroredStrategy over {strategy.num_replicas_in_sync} replica(s)", flush=True)
-    return strategy
-
-
 def print_ranking(rows, objective, out, limit=10):
     from colorkeras.tuning_report import ranking_table, varying
 
@@ -200,7 +192,9 @@ def main(argv=None):
         first = grids[0].values
         pipelines.get(first.get("color_space", [base.color_space])[0], first["batch_size"][0])
     tuning.write_search(out, record)
-    strategy = make_strategy(args.distribution)
+    from colorkeras import distribution
+
+    strategy = distribution.make_strategy(args.distribution)
     for offset, grid in enumerate(grids):
         with oracle_port(offset):
             tuner = tuning.make_tuner(grid, base, objective, out, args.max_trials,
