@@ -14,10 +14,8 @@
 
 import argparse
 import csv
-import json
 import os
 import pathlib
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,18 +35,10 @@ def throughput(spec, batches, batch_size=16):
     return batches * batch_size / (time.perf_counter() - start)
 
 
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def step_seconds(folder, data, steps, workers, threads):
     """Seconds per step over the second epoch of a run with ``workers`` processes."""
+    from colorkeras import distribution
+
     out = pathlib.Path(folder) / f"run-{workers}x{threads}"
     args = [sys.executable, "-m", "colorkeras.train", "--model", "unet", "--data", data,
             "--batch-size", "16", "--epochs", "2", "--steps-per-epoch", str(steps),
@@ -59,13 +49,12 @@ def step_seconds(folder, data, steps, workers, threads):
         processes = [subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL)]
     else:
-        cluster = [f"127.0.0.1:{p}" for p in free_ports(workers)]
+        cluster = distribution.local_cluster(workers)
         processes = []
         for index in range(workers):
-            config = {"cluster": {"worker": cluster}, "task": {"type": "worker", "index": index}}
             processes.append(subprocess.Popen(
                 [*args, "--distribution", "multi-worker"],
-                env={**env, "TF_CONFIG": json.dumps(config)},
+                env={**env, "TF_CONFIG": distribution.tf_config(cluster, index)},
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     for process in processes:
         if process.wait() != 0:

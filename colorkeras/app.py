@@ -122,9 +122,9 @@ def build_app(default_model="pix2pix", out_dir=None):
                     "files too. Everything runs on this computer.")
         with gr.Row():
             with gr.Column():
-                photo = photo_input(gr)(
+                photo = readable_errors(gr.Image(
                     label="Photo: drop, paste or click", type="filepath", image_mode=None,
-                    sources=["upload", "clipboard"], elem_id="photo")
+                    sources=["upload", "clipboard"], elem_id="photo"), gr)
                 model = gr.Dropdown(models, value=default_model, label="Model",
                                     elem_id="model")
                 render_size = gr.Dropdown(list(RENDER_SIZES), value=256, label="Render size "
@@ -143,28 +143,28 @@ def build_app(default_model="pix2pix", out_dir=None):
     return page
 
 
-def photo_input(gr):
-    """Gradio's image upload, passing the file untouched, with a readable error.
+def readable_errors(component, gr):
+    """Make a Gradio image input answer an unreadable upload with a sentence.
 
     ``type="filepath"`` with no ``image_mode`` hands over the uploaded file
     itself (16-bit, TIFF and EXIF kept for colorkeras's own reader), but
     Gradio opens it first and would answer a corrupt file with a bare
-    "Error"; this says what went wrong. ``is_template`` keeps Gradio's own
-    image widget in the page.
+    "Error". The instance's own ``preprocess`` is wrapped, not the class:
+    Gradio writes a ``.pyi`` stub beside any module that subclasses a
+    component, which an installed package must not do.
     """
+    preprocess = component.preprocess
 
-    class PhotoInput(gr.Image):
-        is_template = True
+    def checked(payload):
+        try:
+            return preprocess(payload)
+        except (OSError, ValueError, SyntaxError) as error:  # PIL's decode errors
+            name = getattr(payload, "orig_name", None) or "this file"
+            raise gr.Error(f"Could not read {name} as an image ({error}). "
+                           "Try a JPEG, PNG, TIFF or WebP photo.") from None
 
-        def preprocess(self, payload):
-            try:
-                return super().preprocess(payload)
-            except (OSError, ValueError, SyntaxError) as error:  # PIL's decode errors
-                name = getattr(payload, "orig_name", None) or "this file"
-                raise gr.Error(f"Could not read {name} as an image ({error}). "
-                               "Try a JPEG, PNG, TIFF or WebP photo.") from None
-
-    return PhotoInput
+    component.preprocess = checked
+    return component
 
 
 def launch(page, host="127.0.0.1", port=DEFAULT_PORT, block=True):

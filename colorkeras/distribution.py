@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import shutil
+import socket
 import tempfile
 
 from colorkeras.errors import InputError
@@ -42,6 +43,25 @@ def cluster_spec():
                          '{"cluster": {"worker": ["host:port", ...]}, '
                          '"task": {"type": "worker", "index": 0}}')
     return spec
+
+
+def local_cluster(workers):
+    """``host:port`` addresses of ``workers`` free ports on 127.0.0.1: a cluster on one
+    machine, for trying multi-worker training (and testing it) without a second one."""
+    sockets = [socket.socket() for _ in range(workers)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [f"127.0.0.1:{s.getsockname()[1]}" for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def tf_config(cluster, index):
+    """The ``TF_CONFIG`` value for worker ``index`` of ``cluster`` (a list of host:port)."""
+    return json.dumps({"cluster": {"worker": list(cluster)},
+                       "task": {"type": "worker", "index": index}})
 
 
 def is_chief():

@@ -7,11 +7,9 @@ a run killed mid-way resumes when every worker is restarted.
 """
 
 import csv
-import json
 import os
 import pathlib
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +19,7 @@ import numpy as np
 import pytest
 
 import colorkeras.models  # noqa: F401 - registers the layers the saved networks use
+from colorkeras import distribution
 
 TIMEOUT = 240
 # Adam's first steps are about its learning rate whatever the gradient, so a
@@ -37,29 +36,18 @@ MODELS = {
 }
 
 
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def environment(tmp_path, cluster=None, index=None):
     env = {**os.environ, "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
            "TMPDIR": str(tmp_path / "tmp")}
     (tmp_path / "tmp").mkdir(exist_ok=True)
     env.pop("TF_CONFIG", None)
     if cluster is not None:
-        env["TF_CONFIG"] = json.dumps({"cluster": {"worker": cluster},
-                                       "task": {"type": "worker", "index": index}})
+        env["TF_CONFIG"] = distribution.tf_config(cluster, index)
     return env
 
 
 def start_workers(args, out, tmp_path):
-    cluster = [f"127.0.0.1:{port}" for port in free_ports(2)]
+    cluster = distribution.local_cluster(2)
     command = [sys.executable, "-m", "colorkeras.train", "--distribution", "multi-worker",
                *args, "--out", str(out)]
     return [subprocess.Popen(command, env=environment(tmp_path, cluster, index),

@@ -32,6 +32,10 @@ ARCHITECTURES = {
                 "down- and up-sampling",
     "pix2pix": "Pix2Pix generator: the U-Net above, trained against a PatchGAN "
                "discriminator (least-squares GAN loss) plus lambda x L1",
+    "pix2pix-encoder": "Pix2Pix generator: the ImageNet-encoder U-Net of `unet` (EfficientNet-"
+                       "Lite0 with its a*b* classification head), fine-tuned against a "
+                       "PatchGAN discriminator (least-squares GAN loss) plus lambda x the "
+                       "a*b* classification loss",
 }
 BUDGET_MINUTES = {"unet": 120, "pix2pix": 120}  # the others: 40
 METRICS = [  # (results.csv column, label, digits)
@@ -46,9 +50,13 @@ GRAY = "gray output"
 ENCODER_MODELS = ("unet", "pix2pix")  # the issue's floors for the ImageNet-encoder models
 DELTA_E_FLOOR = 10.0
 BLOTCH_FLOOR = 0.002
-INIT_NOTE = ("a U-Net trained with the `unet` settings for 3,000 steps (15 epochs), so the "
-             "adversarial term works on colour from the first step instead of relearning "
-             "what L1 teaches; from a 600-step U-Net its colours lost to gray on ΔE2000.")
+INIT_NOTES = {
+    "pix2pix": ("a U-Net trained with the `unet` settings for 3,000 steps (15 epochs), so the "
+                "adversarial term works on colour from the first step instead of relearning "
+                "what L1 teaches; from a 600-step U-Net its colours lost to gray on ΔE2000."),
+    "pix2pix-encoder": ("the shipped `unet` (its chosen epoch and temperature), so the GAN "
+                        "fine-tunes a colorizer that already knows ImageNet's objects."),
+}
 
 
 def mean_scores(results_csv, images=None):
@@ -100,7 +108,9 @@ def chosen_epoch(config, history):
 def architecture_key(name, config):
     """`ARCHITECTURES` key: the encoder U-Net has its own description."""
     backbone = config["hparams"].get("backbone", "none")
-    return "unet-encoder" if name in ("unet", "pix2pix") and backbone != "none" else name
+    if backbone == "none":
+        return name
+    return "pix2pix-encoder" if name == "pix2pix" else "unet-encoder"
 
 
 def selection_text(record):
@@ -315,7 +325,8 @@ def card(name, record, scores, data, sheet, photos, last=False, note=None, image
         + (f"{config['learning_rate']:g}, halved after {config['reduce_lr_patience']} epochs "
            "without a better selection figure" if config.get("reduce_lr_patience")
            else "a constant learning rate") + ".",
-        *([f"- Started from the weights of `{config['init_from']}`: {INIT_NOTE}"]
+        *([f"- Started from the weights of `{config['init_from']}`: "
+           f"{INIT_NOTES[architecture_key(name, config)]}"]
           if config.get("init_from") else []),
         "- Command (the same folder resumes):",
         "",
