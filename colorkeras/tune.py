@@ -165,13 +165,14 @@ def print_ranking(rows, objective, out, limit=10):
         print(f"  {os.path.join(out, name)}")
 
 
-def main(argv=None):
-    cli.quiet_tensorflow()
-    args = build_parser().parse_args(argv)
-    from colorkeras import data, tuning, tuning_report
+def planned_search(args):
+    """(grids, objective, base config, search record) the arguments ask for.
+
+    Raises if ``--out`` holds a different search (`tuning.check_search`).
+    """
+    from colorkeras import data, tuning
     from colorkeras.train import TrainConfig
 
-    tuning.quiet_retracing_notice()
     models = resolve_models(args.model)
     grids = load_grids(args, models)
     objective = tuning.parse_objective(args.objective)
@@ -182,7 +183,18 @@ def main(argv=None):
         steps_per_epoch=args.steps_per_epoch, seed=args.seed, out=out,
         verbose=2 if args.quiet else 1,  # keras-tuner's display wants a number
     )
-    record = tuning.check_search(out, tuning.search_record(grids, base, objective))
+    return grids, objective, base, tuning.check_search(out, tuning.search_record(grids, base,
+                                                                                   objective))
+
+
+def main(argv=None):
+    cli.quiet_tensorflow()
+    args = build_parser().parse_args(argv)
+    from colorkeras import tuning, tuning_report
+
+    tuning.quiet_retracing_notice()
+    grids, objective, base, record = planned_search(args)
+    out = base.out
     if args.summarize:
         print_ranking(tuning_report.write_summary(out), objective.name, out)
         return 0

@@ -252,3 +252,20 @@ def test_chief_and_two_workers_run_each_trial_once(tmp_path):
         assert len(_csv_rows(out / "trials" / "unet" / f"trial_{trial_id}" / "history.csv")) == 1
     rows = _csv_rows(out / "trials.csv")  # written by the chief
     assert sorted(r["loss"] for r in rows) == ["mae", "mse"]
+
+
+def test_the_committed_quick_search_is_the_one_the_main_job_runs(monkeypatch):
+    """`python -m colorkeras.tune` on a fresh clone resumes the committed results folder.
+
+    If a default changes (grid, objective, settings) the committed
+    tuning/results/quick-unet must be refreshed by running the main job,
+    or a new user's first command is refused.
+    """
+    import pathlib
+
+    from colorkeras import tune
+
+    monkeypatch.chdir(pathlib.Path(__file__).resolve().parents[1])
+    args = tune.build_parser().parse_args([])
+    _, _, base, _ = tune.planned_search(args)  # raises if it holds another search
+    assert (pathlib.Path(base.out) / "search.json").is_file()
