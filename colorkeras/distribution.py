@@ -107,7 +107,10 @@ def scope(strategy):
         return
     from colorkeras.models import batch_norm
 
-    with strategy.scope(), batch_norm.synchronized():
+    # One replica has nothing to pool, and keeps the fused batch norm kernel.
+    pooled = batch_norm.synchronized() if strategy.num_replicas_in_sync > 1 else (
+        contextlib.nullcontext())
+    with strategy.scope(), pooled:
         yield
 
 

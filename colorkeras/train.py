@@ -164,8 +164,9 @@ def build_parser():
                        "--select figure, down to 1/16 of it (default 0: constant)")
     group.add_argument("--steps-per-execution", type=cli.positive_int, default=1,
                        help="batches run per call into the graph (default 1)")
-    group.add_argument("--distribution", default="none",
-                       choices=("none", "mirrored", "multi-worker"),
+    from colorkeras.distribution import DISTRIBUTIONS
+
+    group.add_argument("--distribution", default="none", choices=DISTRIBUTIONS,
                        help="none: one device; mirrored: every local GPU (or the CPU); "
                        "multi-worker: the TF_CONFIG cluster, every worker running this "
                        "command. --batch-size is the global batch; only the chief writes "
