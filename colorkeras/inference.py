@@ -204,7 +204,7 @@ def _load_file(path, modified):
 _WRAPPED_ATTRIBUTE = "_colorkeras_colorizer"
 
 
-def _colorizer_for(model):
+def colorizer_for(model):
     """A colorizer from whatever `colorize` was given, loading a file once.
 
     A raw network is wrapped once and the colorizer kept on it, so a loop
@@ -390,7 +390,7 @@ def colorize(image, model="pix2pix", render_size=DEFAULT_RENDER_SIZE, keep_lumin
     ```
     """
     check_render_size(render_size)
-    colorizer = _colorizer_for(model)  # held here: the cache only refers to it weakly
+    colorizer = colorizer_for(model)  # held here: the cache only refers to it weakly
     run = compiled_colorize(colorizer, render_size, keep_luminance)
     if isinstance(image, (list, tuple)):
         return [run(as_image_array(item)[None])[0].numpy() for item in image]

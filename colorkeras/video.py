@@ -203,7 +203,7 @@ def colorize_video(source, target, model="pix2pix", render_size=256, batch_size=
     source, target = pathlib.Path(source), pathlib.Path(target)
     if not source.is_file():
         raise FileNotFoundError(f"No such video: {str(source)!r}")
-    colorizer = inference._colorizer_for(model)
+    colorizer = inference.colorizer_for(model)
     count, _ = ffmpeg.count_frames_and_secs(str(source))
     reader = ffmpeg.read_frames(str(source))
     meta = reader.__next__()

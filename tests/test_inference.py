@@ -460,10 +460,10 @@ def test_colorize_with_a_raw_network_traces_once(networks):
     network = keras.models.load_model(networks["lab"], safe_mode=True)
     photo = np.random.default_rng(0).integers(0, 255, (20, 30, 3), dtype=np.uint8)
     first = colorkeras.colorize(photo, model=network)
-    colorizer = inference._colorizer_for(network)
+    colorizer = inference.colorizer_for(network)
     run = inference.compiled_colorize(colorizer)
     second = colorkeras.colorize(photo, model=network)
-    assert inference._colorizer_for(network) is colorizer
+    assert inference.colorizer_for(network) is colorizer
     assert run.experimental_get_tracing_count() == 1
     np.testing.assert_array_equal(first, second)
     assert len(network.weights) == len(keras.models.load_model(networks["lab"]).weights)
