@@ -36,21 +36,6 @@ def latency(run, x, repeats=5):
     return statistics.median(times)
 
 
-def sample_grays(count, size):
-    import numpy as np
-    import tensorflow as tf
-
-    from colorkeras import color, images
-    from colorkeras.data import SAMPLE_DIR
-
-    files = images.list_images(SAMPLE_DIR)
-    chosen = files[:: max(len(files) // count, 1)][:count]
-    grays = [tf.image.resize(color.luminance(tf.constant(images.read_image(f)[None, ..., :3],
-                                                         tf.float32) / 255.0),
-                             (size, size), antialias=True) for f in chosen]
-    return np.concatenate([np.asarray(g, np.float32) for g in grays])
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["pix2pix", "unet"])
@@ -66,7 +51,7 @@ def main(argv=None):
 
     from colorkeras import inference, metrics, portable, runtimes
 
-    gray = sample_grays(args.photos, 256)
+    gray = np.concatenate(portable.calibration_images(256, args.photos))
     big = np.asarray(tf.image.resize(gray[:1], (512, 512)), np.float32)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

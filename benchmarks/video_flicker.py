@@ -28,12 +28,11 @@ def main(argv=None):
     from colorkeras import cli
 
     cli.quiet_tensorflow()
-    from colorkeras import images, video
-    from colorkeras.data import SAMPLE_DIR
+    from colorkeras import video
+    from colorkeras.data import sample_photos
 
     width, height = (int(v) for v in args.size.split("x"))
-    files = images.list_images(SAMPLE_DIR)
-    photos = files[3:: max(len(files) // args.shots, 1)][: args.shots]
+    photos = sample_photos(args.shots, start=3)
     with tempfile.TemporaryDirectory() as folder:
         clip = pathlib.Path(folder) / "clip.mp4"
         frames = video.write_test_clip(clip, photos, (width, height), args.frames_per_shot,

@@ -80,19 +80,11 @@ def colorize_file(path, model, render_size, colorizers, out_dir, progress=None):
     return before, rgb, str(target)
 
 
-def sample_photos(count=8):
-    """Embedded sample photos for the page's gallery, spread over their sources."""
-    from colorkeras import images
-    from colorkeras.data import SAMPLE_DIR
-
-    files = images.list_images(SAMPLE_DIR)
-    return [str(f) for f in files[:: max(len(files) // count, 1)][:count]]
-
-
 def build_app(default_model="pix2pix", out_dir=None):
     """The Gradio `Blocks` page (not launched)."""
     gr = _gradio()
     from colorkeras import images, inference
+    from colorkeras.data import sample_photos
 
     models = inference.available_models()
     if default_model not in models:
@@ -131,7 +123,7 @@ def build_app(default_model="pix2pix", out_dir=None):
                                           "(the network's shorter side; the colour goes onto "
                                           "the full-resolution photo)", elem_id="render-size")
                 button = gr.Button("Colorize", variant="primary", elem_id="colorize")
-                gr.Examples(sample_photos(), inputs=[photo], label="Sample photos")
+                gr.Examples(sample_photos(8), inputs=[photo], label="Sample photos")
             with gr.Column():
                 slider = gr.ImageSlider(label="Before / after", type="numpy",
                                         elem_id="comparison")

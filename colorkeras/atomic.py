@@ -9,6 +9,7 @@ at once; an interrupted write removes its temporary file.
 import contextlib
 import os
 import pathlib
+import shutil
 import tempfile
 
 
@@ -61,6 +62,28 @@ def temporary_path(path):
         with contextlib.suppress(OSError):
             os.remove(tmp)
         raise
+
+
+@contextlib.contextmanager
+def replacing_folder(path, partial_name=None):
+    """A hidden partial folder beside ``path``; on success it replaces ``path``.
+
+    For outputs made of several files (a SavedModel, a shard folder): readers
+    such as TF Serving see the old folder or the complete new one, never half.
+    ``partial_name`` (default ``.<name>.partial``) must be one those readers
+    ignore. A partial folder left by a killed run is cleared first.
+    """
+    path = pathlib.Path(path)
+    partial = path.with_name(partial_name or f".{path.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        yield partial
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(partial, path)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 def write_bytes(path, data):

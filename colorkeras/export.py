@@ -28,7 +28,6 @@ numbered folder as soon as it appears.
 
 import os
 import pathlib
-import shutil
 import sys
 
 from colorkeras import cli
@@ -110,17 +109,12 @@ def export(model, out, version=None, render_size=256, overwrite=False):
         raise FileExistsError(f"{target} exists; pass --overwrite or another --version")
     import tensorflow as tf
 
+    from colorkeras import atomic
+
     module, signatures = build_module(model, render_size)
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f".{version}.partial"  # not a number: TF Serving ignores it
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        tf.saved_model.save(module, str(tmp), signatures=signatures)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    # The partial name is not a number, so TF Serving ignores it.
+    with atomic.replacing_folder(target, f".{version}.partial") as partial:
+        tf.saved_model.save(module, str(partial), signatures=signatures)
     return target
 
 

@@ -153,11 +153,10 @@ def calibration_images(size, count=CALIBRATION_PHOTOS):
     import tensorflow as tf
 
     from colorkeras import color, images
-    from colorkeras.data import SAMPLE_DIR
+    from colorkeras.data import sample_photos
 
     batches = []
-    files = images.list_images(SAMPLE_DIR)
-    for path in files[:: max(len(files) // count, 1)][:count]:  # spread over the sources
+    for path in sample_photos(count):
         rgb = tf.constant(images.read_image(path)[None, ..., :3], tf.float32) / 255.0
         gray = tf.image.resize(color.luminance(rgb), (size, size), antialias=True)
         batches.append(np.asarray(gray, np.float32))

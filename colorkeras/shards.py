@@ -18,7 +18,6 @@ counted (`SkipCounter`).
 import json
 import os
 import pathlib
-import shutil
 
 import tensorflow as tf
 
@@ -118,12 +117,9 @@ def pack(data_arg, out, shards=8, image_size=512, quality=92, val_fraction=0.1,
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} exists; pass --overwrite or choose another folder")
     source = data.parse_source(data_arg)
-    partial = out.with_name(f".{out.name}.partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
     manifest = {"format": FORMAT, "source": source.description, "image_size": image_size,
                 "jpeg_quality": quality, "splits": {}}
-    try:
+    with atomic.replacing_folder(out) as partial:
         for split in SPLITS:
             photos, count = _split_photos(source, split, val_fraction)
             files = min(shards, max(count, 1))
@@ -143,11 +139,6 @@ def pack(data_arg, out, shards=8, image_size=512, quality=92, val_fraction=0.1,
                     writer.close()
             manifest["splits"][split] = {"files": names, "count": written}
         atomic.write_text(partial / MANIFEST, json.dumps(manifest, indent=2) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(partial, out)
-    finally:
-        shutil.rmtree(partial, ignore_errors=True)
     return manifest
 
 

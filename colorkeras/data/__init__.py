@@ -91,6 +91,16 @@ def parse_source(data):
     return Source("folder", data)
 
 
+def sample_photos(count, start=0):
+    """``count`` embedded sample photos spread over its sources (not the first few).
+
+    The sample is sorted by source, so evenly spaced files show several;
+    ``start`` shifts the spacing to pick other ones.
+    """
+    files = list_image_files(SAMPLE_DIR, recursive=False)
+    return files[start:: max(len(files) // count, 1)][:count]
+
+
 def list_image_files(folder, recursive=True):
     """Sorted paths of the image files under ``folder`` (by extension)."""
     folder = pathlib.Path(folder)
