@@ -20,30 +20,6 @@ def _umask():
 
 
 @contextlib.contextmanager
-def replacing(path, mode="wb", **open_kwargs):
-    """Open a temporary file for writing; on success it replaces ``path``.
-
-    Examples:
-    ```python
-    with atomic.replacing("history.csv", "w", newline="") as f:
-        f.write(text)
-    ```
-    """
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, mode, **open_kwargs) as stream:
-            yield stream
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(tmp)
-        raise
-
-
-@contextlib.contextmanager
 def temporary_path(path):
     """A temporary path beside ``path`` for a writer that wants a name, renamed after.
 
@@ -84,6 +60,20 @@ def replacing_folder(path, partial_name=None):
         os.replace(partial, path)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def replacing(path, mode="wb", **open_kwargs):
+    """Open a temporary file for writing; on success it replaces ``path``.
+
+    Examples:
+    ```python
+    with atomic.replacing("history.csv", "w", newline="") as f:
+        f.write(text)
+    ```
+    """
+    with temporary_path(path) as tmp, open(tmp, mode, **open_kwargs) as stream:
+        yield stream
 
 
 def write_bytes(path, data):
