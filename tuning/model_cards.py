@@ -65,7 +65,7 @@ def mean_scores(results_csv, images=None):
     The CF ratio is a ratio of means. ``images``: only these photos (e.g. the
     ImageNet part of val).
     """
-    from colorkeras.evaluate import means
+    from colorkeras.scoring import means
 
     with open(results_csv) as f:
         rows = [{k: v if k in ("model", "image") else float(v or "nan") for k, v in row.items()}
