@@ -3,7 +3,8 @@
 Everything is written to a temporary file beside the target (same folder, so
 same file system) and renamed over it only when complete. The temporary name
 is unique per writer, since a tuning chief and its workers may write one file
-at once; an interrupted write removes its temporary file.
+at once, unless the caller fixes it; an interrupted write removes its
+temporary file.
 """
 
 import contextlib
@@ -20,16 +21,24 @@ def _umask():
 
 
 @contextlib.contextmanager
-def temporary_path(path):
+def temporary_path(path, partial_name=None):
     """A temporary path beside ``path`` for a writer that wants a name, renamed after.
 
     For writers that open the file themselves (``keras.Model.save`` needs the
-    ``.keras`` suffix, so the temporary name keeps it).
+    ``.keras`` suffix, so the temporary name keeps it). ``partial_name`` fixes
+    the name instead, for long writes that a killed run may leave behind: the
+    next run removes that file first (one writer per target).
     """
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(handle)
+    if partial_name:
+        tmp = str(path.with_name(partial_name))
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+    else:
+        handle, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix,
+                                       dir=path.parent)
+        os.close(handle)
     try:
         yield tmp
         os.chmod(tmp, 0o666 & ~_umask())

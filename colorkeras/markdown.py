@@ -31,7 +31,8 @@ def table(header, rows, align=None):
     align = list(align or ["left"] * len(header))
     if len(align) != len(header) or not set(align) <= {"left", "right"}:
         raise ValueError(f"`align` needs 'left' or 'right' per column. Received: {align}")
-    lines = [_row(header), _row(NUMERIC if a == "right" else TEXT for a in align)]
+    rule = "|" + "|".join(NUMERIC if a == "right" else TEXT for a in align) + "|"
+    lines = [_row(header), rule]
     for row in rows:
         cells = list(row)
         if len(cells) != len(header):

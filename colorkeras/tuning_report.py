@@ -13,7 +13,7 @@ import math
 import os
 import shlex
 
-from colorkeras import grids, train, tuning
+from colorkeras import grids, markdown, train, tuning
 
 FIXED_COLUMNS = ("model", "trial", "status", "best_epoch", "wall_seconds")
 
@@ -156,18 +156,15 @@ def ranking_table(rows, objective, limit=None, keys=None):
         keys: {model: grid keys to show}; default, those that vary.
     """
     keys = varying(rows) if keys is None else keys
-    lines = [
-        f"| rank | model | trial | {objective} | best epoch | wall s | settings tried |",
-        "|---:|---|---:|---:|---:|---:|---|",
-    ]
+    header = ["rank", "model", "trial", objective, "best epoch", "wall s", "settings tried"]
+    align = ["right", "left", "right", "right", "right", "right", "left"]
+    body = []
     for rank, row in enumerate(rows[:limit], start=1):
         settings = ", ".join(f"{k}={row.values[k]}" for k in keys.get(row.model, ()))
-        lines.append(
-            f"| {rank} | {row.model} | {row.trial} | {row.score:.3f} | "
-            f"{row.best_epoch}/{row.values.get('epochs', '')} | {row.wall_seconds:.0f} | "
-            f"{settings or '-'} |"
-        )
-    return "\n".join(lines)
+        body.append([rank, row.model, row.trial, f"{row.score:.3f}",
+                     f"{row.best_epoch}/{row.values.get('epochs', '')}",
+                     f"{row.wall_seconds:.0f}", settings or "-"])
+    return markdown.table(header, body, align)
 
 
 def summary_markdown(name, record, rows):

@@ -16,6 +16,7 @@ it at once where the luminance moves, and starts afresh at a scene cut.
 of the output's a*b*, comparable with the same figure for a colour source.
 """
 
+import contextlib
 import dataclasses
 import itertools
 import os
@@ -23,6 +24,7 @@ import pathlib
 
 import numpy as np
 
+from colorkeras import atomic
 from colorkeras.errors import InputError
 
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm")
@@ -210,23 +212,20 @@ def colorize_video(source, target, model="pix2pix", render_size=256, batch_size=
     width, height = meta["size"]
     fps = meta["fps"] or 25.0
     audio = "audio_codec" in meta
-    partial = partial_path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if partial.exists():
-        partial.unlink()
     # 4:2:0 needs even sides; 4:4:4 keeps an odd-sized source's size exactly.
     pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
-    writer = ffmpeg.write_frames(
-        str(partial), (width, height), fps=fps, codec="libx264", pix_fmt_out=pix_fmt,
-        macro_block_size=1, quality=None, output_params=["-crf", "18", "-movflags", "+faststart"],
-        audio_path=str(source) if audio else None, audio_codec="aac" if audio else None,
-    )
     stabilizer = ChromaStabilizer() if stabilize else None
     flicker, source_flicker = FlickerMeter(), FlickerMeter()
     errors = []
     bar = keras.utils.Progbar(count, unit_name="frame") if progress else None
     start, done = time.perf_counter(), 0
-    try:
+    encoding = dict(
+        fps=fps, codec="libx264", pix_fmt_out=pix_fmt, macro_block_size=1, quality=None,
+        output_params=["-crf", "18", "-movflags", "+faststart"],
+        audio_path=str(source) if audio else None, audio_codec="aac" if audio else None)
+    # ffmpeg is closed before its partial file is renamed into place (or removed).
+    with (atomic.temporary_path(target, partial_path(target).name) as partial,
+          contextlib.closing(ffmpeg.write_frames(partial, (width, height), **encoding)) as writer):
         writer.send(None)  # start ffmpeg
         batch = []
         for raw in itertools.chain(reader, [None]):  # None: flush the last batch
@@ -247,13 +246,6 @@ def colorize_video(source, target, model="pix2pix", render_size=256, batch_size=
                 if bar:
                     bar.update(min(done, count))
                 batch = []
-        writer.close()
-        os.replace(partial, target)
-    except BaseException:
-        writer.close()
-        if partial.exists():
-            partial.unlink()
-        raise
     if done == 0:
         target.unlink()
         raise InputError(f"{source} has no frames ffmpeg can read")

@@ -13,7 +13,8 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from colorkeras import build_model, cli, color, data, density, evaluate, metrics, turing
+from colorkeras import (build_model, cli, color, data, density, evaluate, evaluation_report,
+                        metrics, scoring, turing)
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SIZE = 32
@@ -87,7 +88,7 @@ def test_csv_has_a_row_per_colorizer_and_photo_with_every_metric(evaluation):
     assert list(rows[0]) == ["model", "image", *metrics.METRIC_NAMES, "density_kl",
                              "truth_colorfulness"]
     labels = [row["model"] for row in rows]
-    assert sorted(set(labels)) == sorted([evaluate.GRAY, "unet_tiny", "dcnn-run"])
+    assert sorted(set(labels)) == sorted([scoring.GRAY, "unet_tiny", "dcnn-run"])
     assert len(rows) == 3 * 4
     for label in set(labels):
         assert len({row["image"] for row in rows if row["model"] == label}) == 4
@@ -96,7 +97,7 @@ def test_csv_has_a_row_per_colorizer_and_photo_with_every_metric(evaluation):
         assert all(np.isfinite(v) for v in values.values())
         assert 5.0 < values["psnr"] < 100.0 and 0.0 < values["ssim"] <= 1.0
         assert values["ciede2000"] > 0.0 and values["density_kl"] >= 0.0
-        if row["model"] == evaluate.GRAY:
+        if row["model"] == scoring.GRAY:
             assert values["colorfulness"] == pytest.approx(0.0, abs=1e-3)
             assert values["grayishness"] == pytest.approx(0.0, abs=1e-3)
 
@@ -105,7 +106,7 @@ def test_photos_are_cut_like_the_validation_pipeline(evaluation):
     """The gray row's PSNR, recomputed from `data.make_dataset`'s val crops, matches."""
     gray, rgb = _val_photos()
     expected = metrics.psnr(rgb, tf.concat([gray, gray, gray], axis=-1)).numpy()
-    got = [float(r["psnr"]) for r in _rows(evaluation) if r["model"] == evaluate.GRAY]
+    got = [float(r["psnr"]) for r in _rows(evaluation) if r["model"] == scoring.GRAY]
     np.testing.assert_allclose(got, expected, rtol=1e-4)
 
 
@@ -113,16 +114,16 @@ def test_summary_has_the_floor_the_models_the_ceiling_and_csv_means(evaluation):
     summary = (evaluation / "summary.md").read_text()
     rows = _rows(evaluation)
     key = _table(summary, "## Key figures")
-    assert list(key) == [evaluate.GRAY, "unet_tiny", "dcnn-run", evaluate.TRUTH]
+    assert list(key) == [scoring.GRAY, "unet_tiny", "dcnn-run", scoring.TRUTH]
     full = _table(summary, "## All metrics")
-    for label in ("unet_tiny", evaluate.GRAY):
+    for label in ("unet_tiny", scoring.GRAY):
         for name in ("psnr", "ciede2000", "density_kl"):
             mean = np.mean([float(r[name]) for r in rows if r["model"] == label])
             assert float(full[label][name]) == pytest.approx(mean, abs=1e-3)
     truth_cf = np.mean([float(r["truth_colorfulness"]) for r in rows])
-    assert float(key[evaluate.TRUTH]["colorfulness"]) == pytest.approx(truth_cf, abs=1e-3)
+    assert float(key[scoring.TRUTH]["colorfulness"]) == pytest.approx(truth_cf, abs=1e-3)
     assert truth_cf > 5.0  # real photos are colourful; the gray floor is 0
-    assert key[evaluate.TRUTH]["PSNR"] == "—"
+    assert key[scoring.TRUTH]["PSNR"] == "—"
     assert "structure more than colour" in summary
     assert summary.rstrip().endswith("None.")  # nothing skipped
 
@@ -133,7 +134,7 @@ def test_density_vae_is_saved_and_scores_the_csv_values(evaluation):
     gray, rgb = _val_photos()
     gray_rgb = tf.concat([gray, gray, gray], axis=-1)
     kl = density.density_kl(vae, rgb, gray_rgb).numpy()
-    got = [float(r["density_kl"]) for r in _rows(evaluation) if r["model"] == evaluate.GRAY]
+    got = [float(r["density_kl"]) for r in _rows(evaluation) if r["model"] == scoring.GRAY]
     np.testing.assert_allclose(got, kl, rtol=1e-3, atol=1e-6)
     np.testing.assert_allclose(density.density_kl(vae, rgb, rgb).numpy(), 0.0, atol=1e-5)
 
@@ -182,17 +183,17 @@ class _Fake:
 
 def test_outputs_keep_the_input_luminance():
     gray = tf.random.uniform([2, 8, 8, 1], 0.3, 0.6, seed=1)
-    rgb = evaluate.colorize_gray(_Fake(), "fake", gray)
+    rgb = scoring.colorize_gray(_Fake(), "fake", gray)
     np.testing.assert_allclose(color.luminance(rgb), gray, atol=1e-5)
     assert np.std(rgb.numpy(), axis=-1).mean() > 0.01  # the colour is kept
 
 
 def test_turing_pairs_use_each_photo_once_per_model():
-    kept = [evaluate.Kept(i, f"p{i}", None, {"a": i, "b": -i}, {}) for i in range(3)]
-    pairs = evaluate.turing_pairs(kept, ["a", "b"], 6)
+    kept = [scoring.Kept(i, f"p{i}", None, {"a": i, "b": -i}, {}) for i in range(3)]
+    pairs = evaluation_report.turing_pairs(kept, ["a", "b"], 6)
     assert sorted((name, model) for name, model, _, _ in pairs) == sorted(
         (f"p{i}", m) for i in range(3) for m in "ab")
-    assert [model for _, model, _, _ in evaluate.turing_pairs(kept, ["a", "b"], 3)] == [
+    assert [model for _, model, _, _ in evaluation_report.turing_pairs(kept, ["a", "b"], 3)] == [
         "a", "b", "a"]
     first = turing.make_trials([(n, m, np.zeros((2, 2, 3)), np.ones((2, 2, 3)))
                                 for n, m, _, _ in pairs], seed=5)
@@ -333,7 +334,7 @@ def test_a_black_and_white_photo_keeps_the_cf_ratio_a_ratio_of_means(models, tmp
                 / np.mean([float(r["truth_colorfulness"]) for r in mine]))
     assert float(key["unet_tiny"]["CF ratio"]) == pytest.approx(expected, abs=2e-3)
     assert 0 < float(key["unet_tiny"]["CF ratio"]) < 2
-    assert float(key[evaluate.GRAY]["CF ratio"]) == 0
+    assert float(key[scoring.GRAY]["CF ratio"]) == 0
     bw = [r for r in mine if r["image"].startswith("bw-")]
     assert bw and bw[0]["colorfulness_ratio"] == "nan"  # undefined for a gray truth
 
@@ -349,13 +350,13 @@ def test_imagenet_labels_add_the_semantic_test(models, tmp_path):
                           "--imagenet-labels", str(labels), "--out", str(out),
                           "--sheet-images", "0", "--image-size", "224", "--quiet"]) == 0
     rows = {(r["model"], r["image"]): r for r in _rows(out)}
-    assert rows[(evaluate.GRAY, other)]["imagenet_top1"] == "nan"
-    assert rows[(evaluate.GRAY, balloon)]["truth_imagenet_top1"] == "1.0"
-    assert rows[(evaluate.GRAY, balloon)]["imagenet_top1"] in ("0.0", "1.0")
+    assert rows[(scoring.GRAY, other)]["imagenet_top1"] == "nan"
+    assert rows[(scoring.GRAY, balloon)]["truth_imagenet_top1"] == "1.0"
+    assert rows[(scoring.GRAY, balloon)]["imagenet_top1"] in ("0.0", "1.0")
     summary = (out / "summary.md").read_text()
     subset = _table(summary, "## ImageNet photos on their own")
-    assert subset[evaluate.GRAY]["images"] == "1"
-    assert subset[evaluate.TRUTH]["ImageNet top-1"] == "1.000"
+    assert subset[scoring.GRAY]["images"] == "1"
+    assert subset[scoring.TRUTH]["ImageNet top-1"] == "1.000"
 
 
 def test_imagenet_labels_without_a_class_give_one_line(models, tmp_path, capsys):

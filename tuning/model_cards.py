@@ -16,6 +16,8 @@ import csv
 import json
 import os
 
+from colorkeras import markdown
+
 ARCHITECTURES = {
     "cae": "convolutional auto-encoder: strided-conv encoder, transposed-conv decoder, "
            "no skips",
@@ -65,7 +67,7 @@ def mean_scores(results_csv, images=None):
     The CF ratio is a ratio of means. ``images``: only these photos (e.g. the
     ImageNet part of val).
     """
-    from colorkeras.evaluate import means
+    from colorkeras.scoring import means
 
     with open(results_csv) as f:
         rows = [{k: v if k in ("model", "image") else float(v or "nan") for k, v in row.items()}
@@ -217,12 +219,11 @@ def floor_lines(name, s, gray, imagenet=None):
 
 
 def table(rows):
-    head = "| colorizer | " + " | ".join(label for _, label, _ in METRICS) + " |"
-    sep = "|---|" + "---|" * len(METRICS)
-    body = [f"| {label} | " + " | ".join(
-        f"{s[key]:.{digits}f}" if key in s else "" for key, _, digits in METRICS) + " |"
-        for label, s in rows]
-    return "\n".join([head, sep, *body])
+    """The card's validation table: ``rows`` of (label, means), every metric of `METRICS`."""
+    header = ["colorizer", *(label for _, label, _ in METRICS)]
+    body = ([label, *(f"{s[key]:.{digits}f}" if key in s else "" for key, _, digits in METRICS)]
+            for label, s in rows)
+    return markdown.table(header, body)
 
 
 def command_line(config, photos):
@@ -403,22 +404,21 @@ def imagenet_lines(name, imagenet):
 
 def results_table(scores, records):
     """The README's table: every shipped model beside the gray output."""
-    head = ("| model | steps | wall min | CPU min | PSNR | SSIM | ΔE2000 ↓ | ab MAE ↓ | CF ratio "
-            "| a* / b* cast | bleeding | density KL ↓ |")
-    lines = [head, "|---|" + "---:|" * 11]
+    header = ["model", "steps", "wall min", "CPU min", "PSNR", "SSIM", "ΔE2000 ↓", "ab MAE ↓",
+              "CF ratio", "a* / b* cast", "bleeding", "density KL ↓"]
 
     def figures(s):
-        return (f"{s['psnr']:.2f} | {s['ssim']:.3f} | {s['ciede2000']:.2f} | {s['ab_mae']:.2f} | "
-                f"{s['colorfulness_ratio']:.3f} | {s['cast_a']:+.1f} / {s['cast_b']:+.1f} | "
-                f"{s['color_bleeding']:.2f} | "
-                + (f"{s['density_kl']:.2f}" if "density_kl" in s else "") + " |")
+        return [f"{s['psnr']:.2f}", f"{s['ssim']:.3f}", f"{s['ciede2000']:.2f}",
+                f"{s['ab_mae']:.2f}", f"{s['colorfulness_ratio']:.3f}",
+                f"{s['cast_a']:+.1f} / {s['cast_b']:+.1f}", f"{s['color_bleeding']:.2f}",
+                f"{s['density_kl']:.2f}" if "density_kl" in s else ""]
 
-    lines.append("| gray output | | | | " + figures(scores[GRAY]))
+    rows = [["gray output", "", "", "", *figures(scores[GRAY])]]
     for name, record in records.items():
         cpu = f"{record['cpu'] / 60:.0f}" if record["cpu"] else ""
-        lines.append(f"| `{name}` | {record['steps']:,} | {record['wall'] / 60:.0f} | {cpu} | "
-                     + figures(scores[name]))
-    return "\n".join(lines)
+        rows.append([f"`{name}`", f"{record['steps']:,}", f"{record['wall'] / 60:.0f}", cpu,
+                     *figures(scores[name])])
+    return markdown.table(header, rows, ["left"] + ["right"] * (len(header) - 1))
 
 
 def main():
