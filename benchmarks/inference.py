@@ -129,11 +129,12 @@ def bench_inference(model, sizes, modes, repeats, memory=True):
 
 
 def tiny_model_path(name, hparams, folder):
-    """An untrained network with the overrides, saved as a .keras file in ``folder``."""
-    from colorkeras.models import build_model
+    """An untrained colorizer with the overrides, saved as a .keras file in ``folder``."""
+    from benchmarks.training import colorization_network
+    from colorkeras.colorizer import Colorizer
 
     path = os.path.join(folder, f"{name}.keras")
-    build_model("unet" if name == "pix2pix" else name, color_space="yuv", **hparams).save(path)
+    Colorizer(colorization_network(name, **hparams)).save(path)
     return path
 
 

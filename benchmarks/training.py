@@ -38,13 +38,14 @@ def make_trainer(name, policy, hparams, size, batch_size, steps_per_execution=1,
     import keras
     import tensorflow as tf
 
-    from colorkeras.train import TrainConfig, build_trainer
+    from colorkeras.training import build_colorizer
+    from colorkeras.training_config import TrainConfig
 
     keras.mixed_precision.set_global_policy(policy)
     try:
         config = TrainConfig(model=name, color_space="yuv", hparams=dict(hparams),
                              steps_per_execution=steps_per_execution)
-        trainer = build_trainer(config)
+        trainer = build_colorizer(config)
         trainer.jit_compile = jit_compile
         trainer.rgb_metrics_in_training = rgb_metrics_in_training
         gray = tf.random.uniform([batch_size, size, size, 1])
@@ -58,13 +59,21 @@ def make_trainer(name, policy, hparams, size, batch_size, steps_per_execution=1,
     return lambda: float(step(iterator)["loss" if name != "pix2pix" else "g_loss"])
 
 
+def colorization_network(name, **kwargs):
+    """The network ``name`` builds in yuv (for ``pix2pix``, its generator)."""
+    from colorkeras.models import build_model
+
+    model = build_model(name, color_space="yuv", **kwargs)
+    return getattr(model, "network", model)
+
+
 def hparams_for(names, overrides):
     """Per-architecture hyperparameters: the overrides each builder accepts."""
     from colorkeras.models import hparams_of
 
     result = {}
     for name in names:
-        accepted = hparams_of("unet" if name == "pix2pix" else name)
+        accepted = hparams_of(name)
         result[name] = {k: v for k, v in overrides.items() if k in accepted}
     return result
 
@@ -72,8 +81,6 @@ def hparams_for(names, overrides):
 def bench_training(names, steps, repeats, size=128, batch_size=16, hparams=None,
                    clock_ghz=None):
     """Training images/s per architecture, float32 against mixed bfloat16."""
-    from colorkeras.models import build_model
-
     peak = cpu_peak(clock_ghz)
     rows = []
     for name in names:
@@ -89,9 +96,7 @@ def bench_training(names, steps, repeats, size=128, batch_size=16, hparams=None,
             return lambda: [run() for _ in range(steps)]
 
         times = alternate({p: timed(r) for p, r in runs.items()}, repeats)
-        generator = "unet" if name == "pix2pix" else name
-        fixed = build_model(generator, input_shape=(size, size, 1), color_space="yuv",
-                            **arch_hparams)
+        fixed = colorization_network(name, input_shape=(size, size, 1), **arch_hparams)
         flops = forward_flops(fixed)
         if name == "pix2pix":
             flops += _patchgan_flops(size)

@@ -14,13 +14,14 @@ import types
 __version__ = "0.1.0"
 
 _API = {
+    "Colorizer": "colorkeras.colorizer",
     "build_model": "colorkeras.models",
     "colorize": "colorkeras.inference",
     "list_models": "colorkeras.models",
     "load": "colorkeras.inference",
 }
 
-__all__ = ["build_model", "colorize", "list_models", "load", "__version__"]
+__all__ = ["Colorizer", "build_model", "colorize", "list_models", "load", "__version__"]
 
 
 def __getattr__(name):

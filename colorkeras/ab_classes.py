@@ -13,10 +13,11 @@ the modes apart. Three parts, as in the paper:
 - decoding by annealed mean: the softmax sharpened by a temperature, then its
   mean, between the mode (vivid, patchy) and the mean (smooth, grayish).
 
-The network ends ``ab_logits`` (one logit per bin) -> `AnnealedMean`, named
-``lab_output``, so it still returns Lab chroma / 110 like every colorkeras
-network and the rest of the package (colorize, export, evaluate) needs no
-change. The trainer finds ``ab_logits`` and applies the loss there.
+A network built with ``head="classification"`` ends ``ab_logits`` (one logit
+per bin) -> `AnnealedMean` (`colorkeras.models.network.apply_head`), so it
+still returns Lab chroma / 110 like every colorkeras network and the rest of
+the package (colorize, export, evaluate) needs no change. The colorizer
+takes the loss on the logits (`ColorizationNetwork.logits_view`).
 """
 
 import functools
@@ -28,7 +29,6 @@ from keras import layers
 
 from colorkeras import color
 from colorkeras.errors import InputError
-from colorkeras.models import blocks
 
 GRID = 10.0
 """Lattice spacing in a*b* units, the paper's 10 (313 in-gamut bins there)."""
@@ -41,8 +41,6 @@ REBALANCE_MIX = 0.5
 
 PRIOR_SIGMA = 5.0
 """Gaussian smoothing of the empirical prior, in a*b* units."""
-
-LOGITS_LAYER = "ab_logits"
 
 
 @functools.lru_cache(maxsize=8)
@@ -214,44 +212,3 @@ def _pick_log_probabilities(log_p, indices):
     grid = tf.broadcast_to(grid[None, :, :, None, :],
                            tf.concat([tf.shape(indices), [2]], axis=0))
     return tf.gather_nd(log_p, tf.concat([grid, indices[..., None]], axis=-1), batch_dims=1)
-
-
-def with_classification_head(network, grid=GRID, temperature=TEMPERATURE):
-    """Swap a Lab network's regression head for bin logits + annealed mean.
-
-    The backbone (every layer before the head) is shared, not copied.
-
-    Args:
-        network: a colorkeras network built with ``color_space="lab"``.
-    """
-    last = network.layers[-1]
-    if last.name != "lab_output":
-        raise InputError(
-            "The classification loss predicts Lab chroma bins: build the network "
-            "with color_space='lab'. Received: a network whose last layer is "
-            f"{last.name!r}"
-        )
-    # A network with an output stride ends head -> bilinear resize: the logits
-    # replace the head, at its resolution, and the resize stays last.
-    upscale = last.factor if isinstance(last, blocks.BilinearUpscale) else 1
-    head = network.get_layer("lab_head") if upscale > 1 else last
-    logits = layers.Conv2D(
-        len(bin_centres(grid)), 1, dtype="float32", name=LOGITS_LAYER
-    )(head.input)
-    chroma_name = "lab_output" if upscale == 1 else "lab_chroma"
-    outputs = AnnealedMean(grid, temperature, name=chroma_name)(logits)
-    outputs = blocks.upscale_output(outputs, upscale, "lab_output")
-    return keras.Model(network.inputs, outputs, name=network.name)
-
-
-def logits_and_output(network):
-    """A view of ``network`` returning ``(bin logits, chroma)``, or ``None``.
-
-    ``None`` when the network has no classification head.
-    """
-    names = {layer.name for layer in network.layers}
-    if LOGITS_LAYER not in names:
-        return None
-    return keras.Model(
-        network.inputs, [network.get_layer(LOGITS_LAYER).output, network.outputs[0]]
-    )

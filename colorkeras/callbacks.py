@@ -1,4 +1,4 @@
-"""Callbacks for the shipped network rather than the training wrapper."""
+"""Callbacks of a training run: saving, logging, clocks, batch norm and the encoder."""
 
 import csv
 import math
@@ -7,20 +7,16 @@ import os
 import keras
 
 from colorkeras import atomic
+from colorkeras.optimizers import encoder_scale_variable
 from colorkeras.errors import InputError
 
 
-def shipped_network(trainer):
-    """The Functional network users load: a GAN's generator, else the trainer's network."""
-    return getattr(trainer, "generator", None) or trainer.network
+class SaveBestColorizer(keras.callbacks.Callback):
+    """Save the colorizer (``model.as_colorizer()``) when ``monitor`` improves.
 
-
-class SaveBestNetwork(keras.callbacks.Callback):
-    """Save ``model.network`` (or ``model.generator``) when ``monitor`` improves.
-
-    Keras' ModelCheckpoint saves the model ``fit`` was called on. Here that is
-    a training wrapper (the loss, the discriminator, two optimizers), while
-    what users load is the Functional network inside it. ``initial_best`` lets
+    What is saved is what users load: the network with its colour space,
+    without optimizer state (a third of the size) or a GAN's discriminator,
+    which Keras's ModelCheckpoint would keep. ``initial_best`` lets
     a resumed run keep the best value of its earlier epochs, so a worse epoch
     after a restart does not replace a better saved model. With
     ``monitor=None`` it saves after every epoch (the latest network).
@@ -55,9 +51,8 @@ class SaveBestNetwork(keras.callbacks.Callback):
             if not (self._improved(value) and reaches_minimums(logs, self.minimums)):
                 return
             self.best = value
-        network = shipped_network(self.model)
         with atomic.temporary_path(self.path) as tmp:
-            network.save(tmp)
+            self.model.as_colorizer().save(tmp)
 
 
 def reaches_minimums(logs, minimums):
@@ -164,8 +159,7 @@ class PreciseBatchNorm(keras.callbacks.Callback):
     def on_test_begin(self, logs=None):
         from colorkeras.models.batch_norm import recalibrate_batch_norm
 
-        network = shipped_network(self.model)
-        recalibrate_batch_norm(network, self.inputs, self.batches)
+        recalibrate_batch_norm(self.model.network, self.inputs, self.batches)
 
 
 class EncoderSchedule(keras.callbacks.Callback):
@@ -173,11 +167,10 @@ class EncoderSchedule(keras.callbacks.Callback):
 
     A fresh decoder sends large, random gradients back; reaching the encoder
     they would wreck the ImageNet features before the decoder has learned to
-    use them. So the encoder's own optimizer (``model.encoder_optimizer``,
-    see `ColorizationTrainer.compile`) has a learning rate of 0 for
-    ``freeze_epochs`` epochs, then ``scale`` times the main optimizer's (so
-    it follows a reduction on a plateau). Set per epoch from the epoch
-    index, so a resumed run lands in the right phase.
+    use them. So the encoder learns at 0 times the rate for ``freeze_epochs``
+    epochs, then at ``scale`` times it (`optimizers.EncoderAwareAdam`; it
+    follows a reduction on a plateau). Set per epoch from the epoch index, so
+    a resumed run lands in the right phase.
     """
 
     def __init__(self, freeze_epochs, scale):
@@ -186,7 +179,6 @@ class EncoderSchedule(keras.callbacks.Callback):
         self.scale = float(scale)
 
     def on_epoch_begin(self, epoch, logs=None):
-        optimizer = getattr(self.model, "encoder_optimizer", None)
-        if optimizer is not None:
-            main = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-            optimizer.learning_rate = 0.0 if epoch < self.freeze_epochs else main * self.scale
+        factor = encoder_scale_variable(self.model.optimizer)
+        if factor is not None:
+            factor.assign(0.0 if epoch < self.freeze_epochs else self.scale)

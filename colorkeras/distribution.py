@@ -133,3 +133,42 @@ def run_folder(out, chief):
         yield copy
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+# --- losses and logs inside a step ------------------------------------------------
+
+
+def replicas_in_sync():
+    """How many replicas the current strategy (or none: 1) runs a step on."""
+    import tensorflow as tf
+
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def replica_share(value):
+    """``value / replicas``: a replica's share of a loss that is a mean over the global batch.
+
+    Each replica's gradients are summed across replicas, so each replica's
+    loss must be its mean divided by the replica count; Keras's `Loss`
+    objects do this themselves, plain `tf.reduce_mean` terms need it here.
+    """
+    return value / replicas_in_sync()
+
+
+def global_value(value):
+    """The figure to log for a loss scaled by `replica_share` (or a Keras `Loss`)."""
+    return value * replicas_in_sync()
+
+
+def step_logs(logs):
+    """A step's logged figures, shaped so that Keras can reduce them over workers.
+
+    Under `MultiWorkerMirroredStrategy` Keras 3.15 averages each figure over
+    the replicas along axis 0, which a scalar does not have; a ``[1]`` vector
+    averages to the same scalar. Elsewhere the figures stay scalars.
+    """
+    import tensorflow as tf
+
+    if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+        return {name: tf.reshape(value, [1]) for name, value in logs.items()}
+    return logs

@@ -23,7 +23,6 @@ names the file, the table and the key.
 """
 
 import dataclasses
-import inspect
 import math
 import os
 import pathlib
@@ -162,8 +161,8 @@ def load_grid(model, spec="quick", directory=None):
 def key_defaults(model, generators=("unet",)):
     """Every key a grid for ``model`` may hold, with the default it is typed by."""
     from colorkeras.models import hparams_of
-    from colorkeras.models.patchgan import build_patchgan
-    from colorkeras.train import TrainConfig
+    from colorkeras.models import patchgan
+    from colorkeras.training_config import TrainConfig
 
     config = TrainConfig()
     keys = {key: getattr(config, field) for key, field in TRAINING_KEYS.items()}
@@ -174,13 +173,9 @@ def key_defaults(model, generators=("unet",)):
     for generator in generators:
         hparams = hparams_of(generator)
         shared = hparams if shared is None else {k: v for k, v in shared.items() if k in hparams}
-    patchgan = {
-        DISCRIMINATOR_PREFIX + p.name: p.default
-        for p in inspect.signature(build_patchgan).parameters.values()
-        if p.name not in ("input_shape", "color_space")
-    }
+    discriminator = {DISCRIMINATOR_PREFIX + k: v for k, v in patchgan.HPARAMS.items()}
     pix2pix = {key: getattr(config, field) for key, field in PIX2PIX_KEYS.items()}
-    return {**shared, **keys, **pix2pix, **patchgan}
+    return {**shared, **keys, **pix2pix, **discriminator}
 
 
 TYPE_NAMES = {bool: "true/false", int: "integer", float: "number", str: "string"}

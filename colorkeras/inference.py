@@ -2,10 +2,8 @@
 
 Two things live here, and everything that colorizes goes through them:
 
-- `load` returns a *colorizer*: a Functional `keras.Model` from gray
-  ``[N, H, W, 1]`` of any H and W to RGB ``[N, H, W, 3]`` in [0, 1]. A raw
-  network (what training writes) is wrapped: reflect-pad to its size
-  multiple, run, decode its colour space to RGB, crop back (`wrap`).
+- `load` returns a `Colorizer`: its ``predict`` and ``rgb`` take gray
+  ``[N, H, W, 1]`` of any H and W to RGB ``[N, H, W, 3]`` in [0, 1].
 - `colorize_batch` is the one colorization recipe in TF ops: luma of the
   full-size photo, the network at ``render_size``, its chroma upsampled
   onto the full-size luma. `colorize`, the ``colorize`` command and both
@@ -28,8 +26,8 @@ import tensorflow as tf
 
 from colorkeras import color, images, runtimes
 from colorkeras.errors import InputError
-from colorkeras.layers import CropLike, DecodeOutput, PadToMultiple
-from colorkeras.models import color_space_of, size_multiple
+from colorkeras.colorizer import Colorizer
+from colorkeras.models import ColorizationNetwork
 
 HOME_VARIABLE = "COLORKERAS_HOME"
 MODELS_FOLDER = "exported_models"
@@ -118,51 +116,28 @@ def resolve(name_or_path):
     )
 
 
-# --- the colorizer model -----------------------------------------------------
+# --- the colorizer -------------------------------------------------------------
 
 
 def is_colorizer(model):
-    """Whether ``model`` is already a wrapped colorizer (gray -> RGB, any size)."""
-    return isinstance(model, keras.Model) and any(
-        isinstance(layer, DecodeOutput) for layer in model.layers
-    )
+    """Whether ``model`` takes gray of any size to RGB: a `Colorizer` or an export's runner."""
+    return isinstance(model, (Colorizer, runtimes.PortableColorizer))
 
 
-def wrap(network):
-    """Wrap a raw colorkeras network into a colorizer of any input size.
-
-    gray -> `PadToMultiple` -> network -> `DecodeOutput` (with the padded gray)
-    -> `CropLike` the input. Reflect padding keeps the borders looking like
-    the photo, so the network sees no dark frame to colour.
-
-    Args:
-        network: a Functional network as `build_model` or training makes it:
-            gray ``[N, H, W, 1]`` -> its colour space's target.
-
-    Returns:
-        A Functional `keras.Model` named ``<network>_colorizer``.
-
-    Examples:
-    ```python
-    colorizer = wrap(build_model("unet", color_space="lab"))
-    colorizer.predict(np.zeros((1, 37, 50, 1), "float32")).shape  # (1, 37, 50, 3)
-    ```
-    """
-    space = color_space_of(network)
-    spatial = tuple(network.inputs[0].shape[1:3])
-    if spatial != (None, None):
-        raise InputError(
-            "A colorizer needs a network built for any size, i.e. "
-            "input_shape=(None, None, 1). Received: a network with input shape "
-            f"{tuple(network.inputs[0].shape)}"
-        )
-    # float32 whatever the global policy: colour maths in bfloat16 would band.
-    gray = keras.Input((None, None, 1), name="gray")
-    padded = PadToMultiple(size_multiple(network), name="pad", dtype="float32")(gray)
-    output = network(padded)
-    rgb = DecodeOutput(space, name="decode", dtype="float32")([padded, output])
-    rgb = CropLike(name="crop", dtype="float32")([rgb, gray])
-    return keras.Model(gray, rgb, name=f"{network.name}_colorizer")
+def as_colorizer(model):
+    """A `Colorizer` for a colorizer or a bare `ColorizationNetwork`; anything else is an error."""
+    if is_colorizer(model):
+        return model
+    if isinstance(model, ColorizationNetwork):
+        if tuple(model.inputs[0].shape[1:3]) != (None, None):
+            raise InputError(
+                "A colorizer needs a network built for any size, i.e. input_shape=(None, None, "
+                f"1). Received: a network with input shape {tuple(model.inputs[0].shape)}")
+        return Colorizer(model)
+    raise InputError(
+        "Expected a colorkeras colorizer or network. Received: a "
+        f"{type(model).__name__}; a .keras file from colorkeras 0.x holds a bare Functional "
+        "network: convert it with tuning/convert_shipped.py")
 
 
 def load(name_or_path):
@@ -170,15 +145,16 @@ def load(name_or_path):
 
     Args:
         name_or_path: a pretrained model's name (see `available_models`), a
-            ``.keras`` file holding a raw network or a colorizer, a training
-            run's folder, or an in-memory `keras.Model` (wrapped if raw); or
-            an ``.onnx`` / ``.tflite`` export (`colorkeras.runtimes`).
+            ``.keras`` file holding a colorizer or a bare network, a training
+            run's folder, or an in-memory colorizer or network; or an
+            ``.onnx`` / ``.tflite`` export (`colorkeras.runtimes`).
 
     Returns:
-        A Functional `keras.Model`; gray in [0, 1] of any height and width in,
-        RGB in [0, 1] of the same size out, whatever colour space the network
-        was trained in. Loaded with ``safe_mode=True``. For an export, a
-        `runtimes.PortableColorizer` that is called the same way.
+        A `Colorizer`: its ``predict`` and `Colorizer.rgb` take gray in [0, 1]
+        of any height and width and return RGB in [0, 1] of the same size,
+        whatever colour space the network was trained in. Loaded with
+        ``safe_mode=True``. For an export, a `runtimes.PortableColorizer`
+        that is used the same way.
 
     Examples:
     ```python
@@ -186,13 +162,12 @@ def load(name_or_path):
     rgb = colorizer.predict(gray)  # gray: float32 [N, H, W, 1]
     ```
     """
-    if isinstance(name_or_path, (keras.Model, runtimes.PortableColorizer)):
-        model = name_or_path
-    elif runtimes.is_portable_path(name_or_path):
+    if isinstance(name_or_path, keras.Model) or is_colorizer(name_or_path):
+        return as_colorizer(name_or_path)
+    if runtimes.is_portable_path(name_or_path):
         return runtimes.load(name_or_path)
-    else:
-        model = keras.saving.load_model(resolve(name_or_path), compile=False, safe_mode=True)
-    return model if is_colorizer(model) or not isinstance(model, keras.Model) else wrap(model)
+    model = keras.saving.load_model(resolve(name_or_path), compile=False, safe_mode=True)
+    return as_colorizer(model)
 
 
 @functools.lru_cache(maxsize=4)
@@ -201,33 +176,33 @@ def _load_file(path, modified):
     return load(path)
 
 
-_WRAPPED_ATTRIBUTE = "_colorkeras_colorizer"
-
-
 def colorizer_for(model):
     """A colorizer from whatever `colorize` was given, loading a file once.
 
-    A raw network is wrapped once and the colorizer kept on it, so a loop
-    that passes the same network traces the colorization once. It is set
-    past Keras's attribute tracking, which would count it as a sublayer.
+    A file is loaded once per path and modification time; a bare network
+    gets a `Colorizer` of its own once, so a loop that passes the same
+    network traces the colorization once.
     """
-    if isinstance(model, runtimes.PortableColorizer):
-        return model
+    if isinstance(model, ColorizationNetwork):
+        return _colorizer_of(model)
+    if isinstance(model, (keras.Model, runtimes.PortableColorizer)):
+        return as_colorizer(model)
     if runtimes.is_portable_path(model):
         path = pathlib.Path(model).expanduser()
         if not path.is_file():
             raise FileNotFoundError(f"No such model file: {str(model)!r}")
-        return _load_file(str(path), path.stat().st_mtime_ns)
-    if isinstance(model, keras.Model):
-        if is_colorizer(model):
-            return model
-        wrapped = getattr(model, _WRAPPED_ATTRIBUTE, None)
-        if wrapped is None:
-            wrapped = wrap(model)
-            object.__setattr__(model, _WRAPPED_ATTRIBUTE, wrapped)
-        return wrapped
-    path = resolve(model)
+    else:
+        path = resolve(model)
     return _load_file(str(path), path.stat().st_mtime_ns)
+
+
+_COLORIZERS = weakref.WeakKeyDictionary()
+
+
+def _colorizer_of(network):
+    if network not in _COLORIZERS:
+        _COLORIZERS[network] = as_colorizer(network)
+    return _COLORIZERS[network]
 
 
 # --- the colorization recipe, in TF ops ---------------------------------------
@@ -302,7 +277,7 @@ def colorize_batch(colorizer, images_uint8, render_size=DEFAULT_RENDER_SIZE, kee
         small = tf.image.resize(
             gray, render_shape(size, render_size), method="bilinear", antialias=True
         )
-    rgb = colorizer(small, training=False)
+    rgb = colorizer.rgb(small)
     if keep_luminance:
         rgb = color.recombine_luminance(gray, rgb)
     elif render_size is not None:

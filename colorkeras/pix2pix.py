@@ -17,10 +17,11 @@ generator weights run on full 256x256 photos (the study's Patch-Pix2Pix).
 import keras
 import tensorflow as tf
 
+from colorkeras.colorizer import Colorizer, example_batch
+from colorkeras.distribution import global_value, replica_share, step_logs
 from colorkeras.errors import InputError
-from colorkeras.models import build_model
+from colorkeras.models import build_model, hparams_of
 from colorkeras.models.patchgan import build_patchgan
-from colorkeras.trainer import ColorizationTrainer, example_batch, global_value, replica_share
 
 GAN_LOSSES = ("lsgan", "bce")
 
@@ -29,7 +30,7 @@ def discriminator_loss(real_scores, fake_scores, gan_loss="lsgan"):
     """How well D scores real patches 1 and generated patches 0.
 
     Like every loss here it is a replica's share under `tf.distribute`
-    (`trainer.replica_share`), as Keras's own losses are, so the terms keep
+    (`distribution.replica_share`), as Keras's own losses are, so the terms keep
     their weights whatever the replica count.
     """
     if gan_loss == "lsgan":
@@ -49,11 +50,15 @@ def generator_adversarial_loss(fake_scores, gan_loss="lsgan"):
     return bce(tf.ones_like(fake_scores), fake_scores)
 
 
-class Pix2Pix(ColorizationTrainer):
+class Pix2Pix(Colorizer):
     """A generator (any registry architecture) and a PatchGAN, trained together.
 
+    A `Colorizer` whose network is the generator; it has its own
+    ``train_step``, for two optimizers. What is saved and shipped is
+    `as_colorizer`: the generator alone.
+
     Args:
-        generator: Functional colorkeras network, gray -> target.
+        generator: a `ColorizationNetwork`, gray -> target.
         discriminator: PatchGAN taking ``[gray, image]`` (conditional) or
             ``image`` alone (unconditional).
 
@@ -86,7 +91,7 @@ class Pix2Pix(ColorizationTrainer):
         gan_loss="lsgan",
         lambda_=100.0,
         gan_weight=1.0,
-        encoder_optimizer=None,
+        encoder_scale=None,
         **kwargs,
     ):
         """One optimizer per network, the two loss choices and their weights.
@@ -95,8 +100,8 @@ class Pix2Pix(ColorizationTrainer):
         leaving a plain regression model for comparison. ``reconstruction``
         may also be a loss object, such as the a*b* classification loss of a
         generator with a classification head (it then sees the bin logits,
-        and D the decoded chroma). ``encoder_optimizer`` trains a generator's
-        ImageNet encoder, as in `ColorizationTrainer.compile`.
+        and D the decoded chroma). ``encoder_scale`` sets the rate of a
+        generator's ImageNet encoder, as in `Colorizer.compile`.
         """
         if gan_loss not in GAN_LOSSES:
             raise InputError(
@@ -107,8 +112,8 @@ class Pix2Pix(ColorizationTrainer):
                 "Loss weights must be non-negative. "
                 f"Received: lambda_={lambda_}, gan_weight={gan_weight}"
             )
-        super().compile(optimizer=g_optimizer, loss=reconstruction,
-                        encoder_optimizer=encoder_optimizer, **kwargs)
+        super().compile(optimizer=g_optimizer, loss=reconstruction, encoder_scale=encoder_scale,
+                        **kwargs)
         if self.dtype_policy.name == "mixed_float16" and not isinstance(
             d_optimizer, keras.optimizers.LossScaleOptimizer
         ):
@@ -136,9 +141,21 @@ class Pix2Pix(ColorizationTrainer):
 
     def build_state(self, gray):
         gray = example_batch(gray)
-        super().build_state(gray)
+        self.network(gray)
         self.discriminate(gray, self.network(gray), training=False)
+        self.optimizer.build(self.network.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
+        object.__setattr__(self, "_state_built", True)
+
+    def forward(self, gray, training):
+        """``(what the reconstruction loss sees, the chroma)`` for a batch."""
+        outputs = self(gray, training=training)
+        return self.loss_input(outputs), outputs["chroma"]
+
+    def results(self, training):
+        """The logged figures: the validation-only colour metrics when not training."""
+        object.__setattr__(self, "_training_step", training)
+        return step_logs({m.name: m.result() for m in self.shown_metrics()})
 
     def discriminate(self, gray, image, training):
         image = tf.cast(image, self.discriminator.inputs[-1].dtype)
@@ -153,7 +170,7 @@ class Pix2Pix(ColorizationTrainer):
         """
         real_scores = self.discriminate(gray, target, training)
         fake_scores = self.discriminate(gray, fake, training)
-        rec = self.reconstruction_loss(target, loss_input)
+        rec = self.pixel_loss(target, loss_input)
         gan = generator_adversarial_loss(fake_scores, self.gan_loss)
         g_loss = self.lambda_ * rec + self.gan_weight * gan
         d_loss = discriminator_loss(real_scores, fake_scores, self.gan_loss)
@@ -178,7 +195,7 @@ class Pix2Pix(ColorizationTrainer):
             scaled_d_loss = self.d_optimizer.scale_loss(d_loss)
         g_vars = self.generator.trainable_variables
         d_vars = self.discriminator.trainable_variables
-        self.update_weights(g_tape.gradient(scaled_g_loss, g_vars), g_vars)
+        self.g_optimizer.apply_gradients(zip(g_tape.gradient(scaled_g_loss, g_vars), g_vars))
         self.d_optimizer.apply_gradients(zip(d_tape.gradient(scaled_d_loss, d_vars), d_vars))
         return self.track(gray, target, fake, g_loss, d_loss, gan, rec, training=True)
 
@@ -191,13 +208,15 @@ class Pix2Pix(ColorizationTrainer):
         return self.track(gray, target, fake, g_loss, d_loss, gan, rec, training=False)
 
 
+DEFAULT_GENERATOR = "unet"
+
+
 def build_pix2pix(
     input_shape=(None, None, 1),
     color_space="rgb",
-    generator="unet",
+    generator=DEFAULT_GENERATOR,
     generator_hparams=None,
     discriminator_hparams=None,
-    classification=False,
     **hparams,
 ):
     """An untrained `Pix2Pix` with a registry generator and a PatchGAN.
@@ -206,11 +225,10 @@ def build_pix2pix(
         input_shape: the gray input; `(None, None, 1)` runs at any size.
         color_space: what the generator predicts ("rgb", "lab" or "yuv").
         generator: registry name of the generator architecture.
-        generator_hparams: keyword arguments of the generator's builder.
+        generator_hparams: the generator's hyperparameters (``head=
+            "classification"`` gives it an a*b* classification head).
         discriminator_hparams: keyword arguments of `build_patchgan`
             (`num_layers`, `base_filters`, `conditional`, ...).
-        classification: give the generator an a*b* classification head
-            (`ab_classes.with_classification_head`; needs ``color_space="lab"``).
         **hparams: merged into `generator_hparams`, so
             `build_model("pix2pix", depth=3)` reads like `build_model("unet", depth=3)`.
     """
@@ -219,11 +237,11 @@ def build_pix2pix(
             "A Pix2Pix generator cannot itself be pix2pix. Received: generator='pix2pix'")
     g_hparams = {**(generator_hparams or {}), **hparams}
     net = build_model(generator, input_shape=input_shape, color_space=color_space, **g_hparams)
-    if classification:
-        from colorkeras import ab_classes
-
-        net = ab_classes.with_classification_head(net)
     disc = build_patchgan(
         input_shape=input_shape, color_space=color_space, **(discriminator_hparams or {})
     )
     return Pix2Pix(net, disc, name="pix2pix")
+
+
+# The registry asks an architecture for its defaults: Pix2Pix's are its generator's.
+build_pix2pix.default_hparams = lambda: hparams_of(DEFAULT_GENERATOR)

@@ -101,16 +101,6 @@ def float32_copy(model):
     return copy
 
 
-def color_space(colorizer):
-    """The colour space the colorizer's network predicts (its `DecodeOutput`'s)."""
-    from colorkeras.layers import DecodeOutput
-
-    for layer in colorizer.layers:
-        if isinstance(layer, DecodeOutput):
-            return layer.color_space
-    return None
-
-
 # --- writers ---------------------------------------------------------------------
 
 
@@ -119,7 +109,7 @@ def _function(colorizer, shape):
 
     @tf.function(input_signature=[tf.TensorSpec(shape, tf.float32, name=INPUT_NAME)])
     def run(gray):
-        return {OUTPUT_NAME: colorizer(gray, training=False)}
+        return {OUTPUT_NAME: colorizer.rgb(gray)}
 
     return run
 
@@ -177,7 +167,7 @@ def write_litert(colorizer, path, size, quantize="none"):
     # from a tf.function or SavedModel it kept the batch-norm statistics as
     # uninitialised resource variables (NaN out, or a failed calibration).
     gray = keras.Input((size, size, 1), batch_size=1, name=INPUT_NAME)
-    fixed = keras.Model(gray, colorizer(gray), name=OUTPUT_NAME)
+    fixed = keras.Model(gray, colorizer.rgb(gray), name=OUTPUT_NAME)
     converter = tf.lite.TFLiteConverter.from_keras_model(fixed)
     if quantize == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -223,7 +213,7 @@ def describe(colorizer, fmt, file, size, quantize, name, names=(INPUT_NAME, OUTP
             "range": [0.0, 1.0], "meaning": "RGB colorized at the input's size",
         }],
         "dynamic_shapes": fmt == "onnx",
-        "color_space": color_space(colorizer),
+        "color_space": colorizer.color_space,
         "render_size": size,
         "recombine_luminance": RECOMBINE_STEPS,
         "colorkeras_version": __version__,

@@ -50,10 +50,10 @@ class PortableColorizer:
     def _numpy(self, gray):
         return np.asarray(self._run(np.ascontiguousarray(gray, np.float32)), np.float32)
 
-    def __call__(self, gray, training=False):
+    def rgb(self, gray):
+        """RGB for gray ``[N, H, W, 1]``, as `Colorizer.rgb` (usable inside a tf.function)."""
         import tensorflow as tf
 
-        del training  # an exported file has no training mode
         gray = tf.convert_to_tensor(gray, tf.float32)
         size = tf.shape(gray)[1:3]
         if self.fixed_size is not None:
@@ -67,7 +67,7 @@ class PortableColorizer:
     def predict(self, gray, verbose=0):
         """numpy in, numpy out, as `keras.Model.predict`."""
         del verbose
-        return np.asarray(self(gray))
+        return np.asarray(self.rgb(gray))
 
 
 def _onnx(path):

@@ -30,7 +30,7 @@ DISTRIBUTIONS = ("none", "mirrored")
 
 
 def build_parser():
-    from colorkeras.train import TrainConfig
+    from colorkeras.training_config import TrainConfig
 
     defaults = TrainConfig()
     parser = cli.ArgumentParser(
@@ -108,7 +108,7 @@ def default_out(grid, models):
 def load_grids(args, models):
     """Every grid, checked before anything trains, with the CLI overrides."""
     from colorkeras.grids import load_grid
-    from colorkeras.train import TrainConfig
+    from colorkeras.training_config import TrainConfig
 
     defaults = TrainConfig()
     loaded = []
@@ -171,7 +171,7 @@ def planned_search(args):
     Raises if ``--out`` holds a different search (`tuning.check_search`).
     """
     from colorkeras import data, tuning
-    from colorkeras.train import TrainConfig
+    from colorkeras.training_config import TrainConfig
 
     models = resolve_models(args.model)
     grids = load_grids(args, models)

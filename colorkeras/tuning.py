@@ -2,8 +2,8 @@
 
 One `keras_tuner.GridSearch` per architecture walks every combination of a
 `colorkeras.grids.Grid`. Its `ColorizationHyperModel` turns a combination
-into a `train.TrainConfig`: ``build`` compiles the trainer with
-`train.build_trainer`, ``fit`` trains it with the callbacks `train.train`
+into a `TrainConfig`: ``build`` compiles the colorizer with
+`training.build_colorizer`, ``fit`` trains it with the callbacks `training.train`
 uses, so a trial is an ordinary training run and its folder
 (``<out>/trials/<model>/trial_<id>/``) looks like one (``model.keras``,
 ``history.csv``, ``config.json``, ``logs/``).
@@ -30,7 +30,7 @@ import time
 import keras
 import keras_tuner
 
-from colorkeras import grids, train
+from colorkeras import grids, training
 from colorkeras.errors import InputError
 
 TRIALS_DIR = "trials"
@@ -105,7 +105,7 @@ class Pipelines:
         if key not in self._made:
             config = dataclasses.replace(self.base, color_space=color_space,
                                          batch_size=batch_size)
-            self._made[key] = train.make_pipelines(config)
+            self._made[key] = training.make_pipelines(config)
         return self._made[key]
 
 
@@ -157,7 +157,7 @@ class ColorizationHyperModel(keras_tuner.HyperModel):
 
     Args:
         grid: a checked `grids.Grid`.
-        base: `train.TrainConfig` with the settings every trial shares
+        base: `TrainConfig` with the settings every trial shares
             (data, sizes, steps per epoch, seed).
         objective: `keras_tuner.Objective` the best epoch is chosen by.
         pipelines: `Pipelines` shared by the hypermodels of a search.
@@ -187,11 +187,11 @@ class ColorizationHyperModel(keras_tuner.HyperModel):
         class_weights = None
         if config.loss == "classification":  # rebalanced as `train` does
             train_data, _ = self.pipelines.get(config.color_space, config.batch_size)
-            _, class_weights = train.class_weights_for(config, train_data.dataset, keep=False)
-        return train.build_trainer(config, class_weights)
+            _, class_weights = training.class_weights_for(config, train_data.dataset, keep=False)
+        return training.build_colorizer(config, class_weights)
 
     def fit(self, hp, model, *args, run_dir, callbacks=(), verbose="auto", **kwargs):
-        """Train like `train.train` in ``run_dir``; return the best epoch's metrics."""
+        """Train like `training.train` in ``run_dir``; return the best epoch's metrics."""
         config = self.config(hp, out=run_dir)
         train_data, val_data = self.pipelines.get(config.color_space, config.batch_size)
         with model.distribute_strategy.scope():
@@ -200,9 +200,9 @@ class ColorizationHyperModel(keras_tuner.HyperModel):
         backup = os.path.join(run_dir, "backup")
         if not os.path.isdir(backup) and os.path.exists(history_path):
             os.remove(history_path)  # a run that left no backup starts over
-        earlier = train.logged_values(history_path, "elapsed_seconds")
-        train.write_json(os.path.join(run_dir, "config.json"), dataclasses.asdict(config))
-        with train.one_pass_validation():
+        earlier = training.logged_values(history_path, "elapsed_seconds")
+        training.write_json(os.path.join(run_dir, "config.json"), dataclasses.asdict(config))
+        with training.one_pass_validation():
             model.fit(
                 train_data.dataset,
                 epochs=config.epochs,
@@ -210,7 +210,7 @@ class ColorizationHyperModel(keras_tuner.HyperModel):
                 validation_data=val_data.dataset,
                 shuffle=False,
                 callbacks=[
-                    *train.make_callbacks(config, train_data.dataset, self.objective.name,
+                    *training.make_callbacks(config, train_data.dataset, self.objective.name,
                                           self.objective.direction, keep_last=False),
                     RequireMetric(self.objective.name),
                     *callbacks,
@@ -276,7 +276,7 @@ def make_tuner(grid, base, objective, out, max_trials=None, strategy=None, pipel
 
     Args:
         grid: a checked `grids.Grid`.
-        base: `train.TrainConfig` of the settings all trials share.
+        base: `TrainConfig` of the settings all trials share.
         objective: `keras_tuner.Objective`.
         out: the search folder.
         max_trials: at most this many trials (default: the whole grid).
@@ -333,7 +333,7 @@ def check_search(out, record):
 
 def write_search(out, record):
     os.makedirs(out, exist_ok=True)
-    train.write_json(os.path.join(out, SEARCH_FILE), record)
+    training.write_json(os.path.join(out, SEARCH_FILE), record)
 
 
 def load_search(out):

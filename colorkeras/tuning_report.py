@@ -13,7 +13,7 @@ import math
 import os
 import shlex
 
-from colorkeras import grids, markdown, train, tuning
+from colorkeras import grids, markdown, training_config, tuning
 
 FIXED_COLUMNS = ("model", "trial", "status", "best_epoch", "wall_seconds")
 
@@ -104,14 +104,15 @@ def train_command(config, out=None):
     from dataclasses import replace
 
     config = replace(config, out=out or os.path.join("runs", f"{config.model}-tuned"))
-    return shlex.join(["python", "-m", "colorkeras.train", *train.train_arguments(config)])
+    arguments = training_config.train_arguments(config)
+    return shlex.join(["python", "-m", "colorkeras.train", *arguments])
 
 
 def selected_by(config, objective):
     """``config`` choosing its model.keras as the search ranked trials, where train can."""
     from dataclasses import replace
 
-    for select, (name, mode) in train.SELECTIONS.items():
+    for select, (name, mode) in training_config.SELECTIONS.items():
         if objective["name"] == name and objective.get("direction", mode) == mode:
             return replace(config, select=select)
     return config
@@ -119,7 +120,7 @@ def selected_by(config, objective):
 
 def base_config(record):
     """The `TrainConfig` every trial of the search started from."""
-    return train.TrainConfig(**record["settings"])
+    return training_config.TrainConfig(**record["settings"])
 
 
 def write_trials_csv(path, rows, objective):

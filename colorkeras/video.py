@@ -162,7 +162,7 @@ def colorize_frames(colorizer, frames, render_size, stabilizer=None):
     gray = color.luminance(inference.to_rgb(frames))
     small = tf.image.resize(gray, inference.render_shape(tf.shape(gray)[1:3], render_size),
                             method="bilinear", antialias=True)
-    chroma = color.rgb_to_yuv(colorizer(small, training=False))[..., 1:].numpy()
+    chroma = color.rgb_to_yuv(colorizer.rgb(small))[..., 1:].numpy()
     steady = np.stack([stabilizer(y, c) for y, c in zip(small.numpy(), chroma)])
     rgb_small = color.yuv_to_rgb(tf.concat([small, steady], axis=-1))
     rgb = color.recombine_luminance(gray, rgb_small)

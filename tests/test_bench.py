@@ -132,21 +132,21 @@ Peak: 2 cores x 2.60 GHz = 166 GFLOP/s float32, 333 bfloat16.
 
 | model | parameters | float32 img/s | bfloat16 img/s | bf16 / f32 | \
 float32 GFLOP/s (of peak) | bfloat16 GFLOP/s (of peak) |
-| --- | ---: | ---: | ---: | --- | ---: | ---: |
+|---|---:|---:|---:|---|---:|---:|
 | `unet` | 1.95 M | 37.3 | 61.9 | 1.64x [1.62..1.82] | 168 (101%) | 280 (84%) |
 
 | U-Net training step | img/s | speed-up over the first row |
-| --- | ---: | --- |
+|---|---:|---|
 | float32, fused batch norm | 38.3 | 1.19x [1.18..1.36] |
 
 | tf.data pipeline | img/s | over U-Net / Pix2Pix training (float32) |
-| --- | ---: | --- |
+|---|---:|---|
 | sample | 10886 | 292x / 875x |
 | sample, no cache (decode every epoch) | 1828 | 0.26x [0.25..0.26] of the default |
 
 | photo | network at | in-process s | SavedModel s | peak memory GB \
 (in-process / SavedModel) | full-size network takes |
-| --- | --- | --- | --- | --- | --- |
+|---|---|---|---|---|---|
 | 12MP | render512 | 0.473 [0.464..0.528] | 0.470 [0.470..0.543] | 0.48 /  | 14.8x [13.3..14.9] |
 | 12MP | full | 7.031 [6.849..7.033] | 6.877 [6.753..7.057] | 4.95 / 4.95 |  |
 """

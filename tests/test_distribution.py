@@ -21,7 +21,7 @@ SCRIPT = textwrap.dedent("""
         cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
     from colorkeras.pix2pix import build_pix2pix
-    from colorkeras.trainer import ColorizationTrainer
+    from colorkeras.colorizer import Colorizer
     from colorkeras.models import build_model
 
     kind = sys.argv[1]
@@ -39,8 +39,7 @@ SCRIPT = textwrap.dedent("""
                                   discriminator_hparams={"num_layers": 1, "base_filters": 4})
             model.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), lambda_=1.0)
         else:
-            model = ColorizationTrainer(build_model("unet", color_space="lab", depth=1,
-                                                    base_filters=4))
+            model = Colorizer(build_model("unet", color_space="lab", depth=1, base_filters=4))
             model.compile(keras.optimizers.SGD(0.1), loss="mae")
         return model
 

@@ -16,9 +16,12 @@ from PIL import Image
 
 import colorkeras
 from colorkeras import ab_classes, callbacks, data
+from colorkeras.colorizer import Colorizer
 from colorkeras.models import build_model, color_space_of, efficientnet_lite, size_multiple
+from colorkeras.models.network import LOGITS_LAYER
 from colorkeras.models.torch_weights import TorchFormatError, read_legacy_state_dict
-from colorkeras.train import TrainConfig, build_trainer
+from colorkeras.training import build_colorizer
+from colorkeras.training_config import TrainConfig
 
 # --- a legacy .pth written the way torch.save(..., _use_new_zipfile_serialization=False) does
 
@@ -171,21 +174,21 @@ def test_backbone_gives_five_maps_and_rebuilds_from_its_config():
 TINY_ENCODER_UNET = dict(backbone="efficientnet_lite0", base_filters=4, encoder_weights="none")
 
 
-def test_encoder_unet_transfers_128_to_256_and_saves(tmp_path):
-    small = build_model("unet", (128, 128, 1), "lab", output_stride=2, **TINY_ENCODER_UNET)
-    assert size_multiple(small) == 32
-    path = str(tmp_path / "small.weights.h5")
-    small.save_weights(path)
-    large = build_model("unet", (256, 256, 1), "lab", output_stride=2, **TINY_ENCODER_UNET)
-    large.load_weights(path)
-    gray = np.random.default_rng(0).random((1, 256, 256, 1), dtype=np.float32)
-    y = large.predict(gray, verbose=0)
-    assert y.shape == (1, 256, 256, 2) and np.abs(y).max() <= 1.0 and y.std() > 0
+def test_encoder_unet_saves_without_fetching_imagenet_weights_again(tmp_path, monkeypatch):
+    """Loading a saved encoder U-Net rebuilds it, and the saved weights replace ImageNet's."""
+    net = build_model("unet", color_space="lab", output_stride=2, **TINY_ENCODER_UNET)
+    assert size_multiple(net) == 32
     saved = tmp_path / "net.keras"
-    large.save(saved)
+    Colorizer(net).save(saved)
+    config = {**net.get_config(), "encoder_weights": "imagenet"}
+    monkeypatch.setattr(efficientnet_lite, "load_imagenet_weights",
+                        lambda *a: pytest.fail("fetched the ImageNet weights on loading"))
+    rebuilt = type(net).from_config(config)
+    assert rebuilt.hparams["encoder_weights"] == "imagenet"
     loaded = keras.models.load_model(saved, safe_mode=True)
-    assert color_space_of(loaded) == "lab"
-    np.testing.assert_allclose(loaded.predict(gray, verbose=0), y, atol=1e-5)
+    gray = np.random.default_rng(0).random((1, 64, 64, 1), dtype=np.float32)
+    np.testing.assert_allclose(loaded.network.predict(gray, verbose=0),
+                               net.predict(gray, verbose=0), atol=1e-5)
 
 
 def test_encoder_unet_starts_from_imagenet_weights():
@@ -204,10 +207,9 @@ def test_output_stride_needs_a_backbone():
 
 
 def test_classification_head_at_half_resolution():
-    net = build_model("unet", color_space="lab", output_stride=2, **TINY_ENCODER_UNET)
-    classifier = ab_classes.with_classification_head(net)
-    view = ab_classes.logits_and_output(classifier)
-    logits, chroma = view(np.zeros((1, 64, 64, 1), np.float32))
+    classifier = build_model("unet", color_space="lab", output_stride=2, head="classification",
+                             **TINY_ENCODER_UNET)
+    logits, chroma = classifier.logits_view()(np.zeros((1, 64, 64, 1), np.float32))
     assert logits.shape[1:3] == (32, 32) and chroma.shape == (1, 64, 64, 2)
     assert color_space_of(classifier) == "lab"
 
@@ -228,7 +230,7 @@ def test_schedule_freezes_the_encoder_then_fine_tunes_it():
     config = TrainConfig(model="unet", color_space="lab", loss="mae", learning_rate=1e-2,
                          freeze_encoder_epochs=1, encoder_lr_scale=0.1,
                          hparams=dict(TINY_ENCODER_UNET))
-    trainer = build_trainer(config)
+    trainer = build_colorizer(config)
     gray = tf.random.uniform((2, 64, 64, 1), seed=0)
     target = tf.random.uniform((2, 64, 64, 2), -0.3, 0.3, seed=1)
     trainer.build_state(gray)
@@ -250,7 +252,7 @@ def test_schedule_freezes_the_encoder_then_fine_tunes_it():
     trainer.fit(dataset, initial_epoch=1, epochs=2, steps_per_epoch=2, callbacks=[schedule],
                 verbose=0)
     tuned = snapshot()
-    assert float(trainer.encoder_optimizer.learning_rate) == pytest.approx(1e-3)
+    assert float(trainer.optimizer.encoder_scale.numpy()) == pytest.approx(0.1)
     changed = [not np.array_equal(a, b) for a, b in zip(frozen[0], tuned[0])]
     assert any(changed)
     moving = [v.path for v in encoder.non_trainable_variables]
@@ -279,14 +281,14 @@ def test_pix2pix_trains_an_encoder_generator_with_the_classification_loss():
                          lambda_=10.0, learning_rate=1e-2, freeze_encoder_epochs=0,
                          hparams=dict(TINY_ENCODER_UNET, output_stride=2),
                          d_hparams={"num_layers": 2, "base_filters": 4})
-    gan = build_trainer(config)
+    gan = build_colorizer(config)
     gray = tf.random.uniform((2, 64, 64, 1), seed=0)
     target = tf.random.uniform((2, 64, 64, 2), -0.3, 0.3, seed=1)
     gan.build_state(gray)
     assert color_space_of(gan.generator) == "lab"
     groups = {
         "encoder": efficientnet_lite.encoder_variables(gan.generator),
-        "logits": gan.generator.get_layer(ab_classes.LOGITS_LAYER).trainable_variables,
+        "logits": gan.generator.get_layer(LOGITS_LAYER).trainable_variables,
         "discriminator": gan.discriminator.trainable_variables,
     }
     before = {k: [v.numpy().copy() for v in vs] for k, vs in groups.items()}
@@ -312,8 +314,8 @@ def test_the_tuners_grids_search_the_encoder_settings():
 
 def test_an_output_stride_network_traces_on_images_of_unknown_size():
     """Keras's bilinear UpSampling2D failed inside tf.function; exports trace like this."""
-    net = ab_classes.with_classification_head(
-        build_model("unet", color_space="lab", output_stride=2, **TINY_ENCODER_UNET))
+    net = build_model("unet", color_space="lab", output_stride=2, head="classification",
+                      **TINY_ENCODER_UNET)
     run = tf.function(lambda x: net(x, training=False),
                       input_signature=[tf.TensorSpec([None, None, None, 1], tf.float32)])
     assert run(tf.zeros((1, 64, 96, 1))).shape == (1, 64, 96, 2)

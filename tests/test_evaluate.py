@@ -13,8 +13,8 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from colorkeras import (build_model, cli, color, data, density, evaluate, evaluation_report,
-                        metrics, scoring, turing)
+from colorkeras import (Colorizer, build_model, cli, color, data, density, evaluate,
+                        evaluation_report, metrics, scoring, turing)
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SIZE = 32
@@ -26,11 +26,12 @@ TINY_DENSITY = ["--density-size", "16", "--density-epochs", "1", "--density-step
 def models(tmp_path_factory):
     """Two tiny untrained networks saved as training saves them, and a foreign model."""
     folder = tmp_path_factory.mktemp("models")
+    keras.utils.set_random_seed(0)  # untrained, but the same colours every run
     unet = folder / "unet_tiny.keras"
-    build_model("unet", color_space="yuv", depth=1, base_filters=4).save(unet)
+    Colorizer(build_model("unet", color_space="yuv", depth=1, base_filters=4)).save(unet)
     run = folder / "dcnn-run"
     run.mkdir()
-    build_model("dcnn", color_space="lab", depth=2, filters=4).save(run / "model.keras")
+    Colorizer(build_model("dcnn", color_space="lab", depth=2, filters=4)).save(run / "model.keras")
     foreign = folder / "foreign.keras"
     inputs = keras.Input((None, None, 1))
     keras.Model(inputs, keras.layers.Conv2D(3, 1, name="head")(inputs)).save(foreign)
@@ -255,7 +256,7 @@ def _fails(argv, capsys, message):
 
 @pytest.mark.parametrize("model, message", [
     ("missing.keras", "No such model file"),
-    ("foreign", "Not a colorkeras network"),
+    ("foreign", "Expected a colorkeras"),
     ("garbage", "cannot load model"),
     ("no-such-name", "Unknown model"),
 ])

@@ -29,7 +29,7 @@ TINY = {
 
 @pytest.fixture(scope="module")
 def networks(tmp_path_factory):
-    """{space: path of a saved raw network}."""
+    """{space: path of a saved bare network}."""
     folder = tmp_path_factory.mktemp("networks")
     keras.utils.set_random_seed(0)
     paths = {}
@@ -76,7 +76,7 @@ def test_load_predicts_rgb_of_any_size(networks, space):
     assert inference.is_colorizer(model)
     for height, width in [(7, 5), (1, 1), (33, 50)]:
         gray = np.random.default_rng(1).random((2, height, width, 1), dtype=np.float32)
-        rgb = model(gray).numpy()
+        rgb = model.rgb(gray).numpy()
         assert rgb.shape == (2, height, width, 3)
         assert rgb.min() >= 0.0 and rgb.max() <= 1.0
 
@@ -85,7 +85,7 @@ def test_load_predicts_rgb_of_any_size(networks, space):
 def test_chroma_colorizer_keeps_the_gray_luma(networks, space):
     """Decoding puts the chroma on the input's own luma (decode_output's promise)."""
     gray = np.random.default_rng(2).uniform(0.2, 0.8, (1, 19, 23, 1)).astype(np.float32)
-    rgb = inference.load(networks[space])(gray).numpy()
+    rgb = inference.load(networks[space]).rgb(gray).numpy()
     # Untrained chroma can leave the RGB cube; only the final clip may move luma.
     unclipped = np.all((rgb > 0) & (rgb < 1), axis=-1)
     assert unclipped.mean() > 0.5
@@ -93,14 +93,14 @@ def test_chroma_colorizer_keeps_the_gray_luma(networks, space):
     assert error[unclipped].max() < 2e-3
 
 
-def test_wrapped_colorizer_saves_and_loads_in_safe_mode(colorizer, tmp_path):
+def test_colorizer_of_a_bare_network_saves_and_loads_in_safe_mode(colorizer, tmp_path):
     path = tmp_path / "colorizer.keras"
     colorizer.save(path)
     loaded = keras.saving.load_model(path, safe_mode=True)
     again = inference.load(path)
     assert inference.is_colorizer(loaded) and inference.is_colorizer(again)
     gray = np.random.default_rng(3).random((1, 13, 21, 1), dtype=np.float32)
-    np.testing.assert_allclose(again(gray), colorizer(gray), atol=1e-6)
+    np.testing.assert_allclose(again.rgb(gray), colorizer.rgb(gray), atol=1e-6)
 
 
 def test_padding_reflects_and_crop_undoes_it():
@@ -124,10 +124,10 @@ def test_wrapper_colour_maths_stay_float32_under_mixed_precision(networks):
         keras.mixed_precision.set_global_policy("float32")
     wrapper_layers = [layer for layer in model.layers if layer.name in ("pad", "decode", "crop")]
     assert [layer.dtype_policy.name for layer in wrapper_layers] == ["float32"] * 3
-    assert model(np.zeros((1, 5, 5, 1), np.float32)).dtype == tf.float32
+    assert model.rgb(np.zeros((1, 5, 5, 1), np.float32)).dtype == tf.float32
 
 
-def test_raw_network_of_fixed_size_is_refused():
+def test_bare_network_of_fixed_size_is_refused():
     net = build_model("unet", input_shape=(32, 32, 1), depth=2, base_filters=4)
     with pytest.raises(ValueError, match="any size"):
         inference.load(net)
@@ -136,7 +136,7 @@ def test_raw_network_of_fixed_size_is_refused():
 def test_names_resolve_in_colorkeras_home(home):
     assert "tiny" in inference.available_models()
     assert inference.resolve("tiny") == home / "exported_models" / "tiny" / "tiny.keras"
-    rgb = inference.load("tiny")(np.zeros((1, 9, 11, 1), np.float32))
+    rgb = inference.load("tiny").rgb(np.zeros((1, 9, 11, 1), np.float32))
     assert rgb.shape == (1, 9, 11, 3)
 
 
@@ -215,7 +215,7 @@ def test_keep_luminance_false_is_the_networks_rgb_resized(colorizer):
     out = inference.colorize(rgb, colorizer, render_size=20, keep_luminance=False)
     gray = color.luminance(rgb.astype(np.float32)[None] / 255.0)
     small = tf.image.resize(gray, (20, 30), antialias=True)
-    expected = tf.image.resize(colorizer(small), (40, 60), antialias=True)[0].numpy()
+    expected = tf.image.resize(colorizer.rgb(small), (40, 60), antialias=True)[0].numpy()
     assert np.abs(out / 255.0 - expected).max() <= 1.01 / 255
     # It is the network's own brightness, not the photo's.
     assert np.abs(luma(out) - luma(rgb)).max() > 5 / 255
@@ -224,7 +224,7 @@ def test_keep_luminance_false_is_the_networks_rgb_resized(colorizer):
 def test_render_size_none_runs_at_full_size(colorizer):
     rgb = photo(20, 28)
     out = inference.colorize(rgb, colorizer, render_size=None, keep_luminance=False)
-    expected = colorizer(color.luminance(rgb.astype(np.float32)[None] / 255.0))[0]
+    expected = colorizer.rgb(color.luminance(rgb.astype(np.float32)[None] / 255.0))[0]
     assert np.abs(out / 255.0 - expected.numpy()).max() <= 0.51 / 255
 
 

@@ -1,5 +1,7 @@
-"""The architectures and their registry: shapes, ranges, weight transfer,
-saving, validation, and the geometry helpers."""
+"""The architectures' registry, heads, validation and geometry helpers.
+
+What every architecture must do (config, saving, weight transfer, mixed
+precision, training) is checked once for all in test_architectures.py."""
 
 import re
 
@@ -22,23 +24,6 @@ from colorkeras.models import (
 from colorkeras.models.dcnn import receptive_field
 from colorkeras.models.patchgan import patchgan_output_size
 
-# Tiny hyperparameters, one colour space each, so the suite stays fast and
-# still covers the three heads.
-TINY = {
-    "cae": ("rgb", dict(base_filters=4)),
-    "dcnn": ("lab", dict(depth=3, filters=4)),
-    "unet": ("yuv", dict(depth=2, base_filters=4)),
-    "resnet": ("lab", dict(base_filters=8, stages=2, blocks_per_stage=1)),
-    "densenet": ("rgb", dict(blocks=2, layers_per_block=2, growth_rate=4)),
-}
-REGRESSION = list(TINY)
-
-
-def build_tiny(name, input_shape=(None, None, 1)):
-    space, hparams = TINY[name]
-    return build_model(name, input_shape, space, **hparams)
-
-
 def gray_batch(size, n=2, seed=0):
     rng = np.random.default_rng(seed)
     return rng.random((n, size, size, 1), dtype=np.float32)
@@ -57,49 +42,6 @@ def test_list_models_is_the_contract():
     ]
 
 
-@pytest.mark.parametrize("name", REGRESSION)
-def test_weights_trained_at_128_run_at_256_and_any_size(name, tmp_path):
-    space = TINY[name][0]
-    path = str(tmp_path / f"{name}.weights.h5")
-    small = build_tiny(name, (128, 128, 1))
-    small.save_weights(path)
-
-    large = build_tiny(name, (256, 256, 1))
-    large.load_weights(path)
-    for a, b in zip(small.get_weights(), large.get_weights()):
-        np.testing.assert_array_equal(a, b)
-
-    gray = gray_batch(256)
-    y = large.predict(gray, verbose=0)
-    assert y.shape == (2, 256, 256, output_channels(space))
-    assert_in_range(y, space)
-
-    anysize = build_tiny(name)
-    anysize.load_weights(path)
-    np.testing.assert_allclose(anysize.predict(gray, verbose=0), y, atol=1e-5)
-
-
-@pytest.mark.parametrize("name", REGRESSION)
-def test_keras_file_round_trip_in_safe_mode(name, tmp_path):
-    model = build_tiny(name)
-    assert model.name == name
-    path = str(tmp_path / f"{name}.keras")
-    model.save(path)
-    loaded = keras.models.load_model(path, safe_mode=True)
-
-    gray = gray_batch(32, n=1)
-    np.testing.assert_allclose(
-        loaded.predict(gray, verbose=0), model.predict(gray, verbose=0),
-        atol=1e-6,
-    )
-    assert color_space_of(loaded) == TINY[name][0]
-    assert size_multiple(loaded) == size_multiple(model)
-    # Every layer is named after its place, never auto-numbered, so weight
-    # files line up between graphs built in any order.
-    for layer in loaded.layers:
-        assert not re.search(r"_\d+$", layer.name), layer.name
-
-
 @pytest.mark.parametrize("space", ["rgb", "lab", "yuv"])
 def test_heads_match_the_colour_space(space):
     model = build_model("dcnn", color_space=space, depth=2, filters=4)
@@ -108,17 +50,6 @@ def test_heads_match_the_colour_space(space):
     y = model.predict(gray_batch(16) * 50 - 25, verbose=0)  # saturate
     assert y.shape == (2, 16, 16, output_channels(space))
     assert_in_range(y, space)
-
-
-def test_mixed_precision_still_returns_float32():
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("mixed_bfloat16")
-    try:
-        model = build_model("unet", depth=1, base_filters=4)
-    finally:
-        keras.config.set_dtype_policy(previous)
-    assert model.get_layer("enc1_block1_conv").compute_dtype == "bfloat16"
-    assert model.predict(gray_batch(8), verbose=0).dtype == np.float32
 
 
 def test_unknown_model_lists_the_names():
@@ -153,12 +84,16 @@ def test_unknown_hparam_lists_the_accepted_ones():
         build_model("unet", width=8)
 
 
-def test_hparams_of_reads_the_builder_signatures():
+def test_hparams_of_reads_what_the_architecture_declares():
     assert hparams_of("unet")["depth"] == 4
     assert hparams_of("unet")["base_filters"] == 16
     assert "growth_rate" in hparams_of("densenet")
-    for name in REGRESSION:
+    for name in list_models():
         assert {"input_shape", "color_space"}.isdisjoint(hparams_of(name))
+        assert hparams_of(name)["head"] == "regression"
+    # What a network records is what it was built with, defaults included.
+    network = build_model("unet", color_space="lab", depth=2)
+    assert network.hparams == {**hparams_of("unet"), "depth": 2}
     with pytest.raises(ValueError, match="Available models"):
         hparams_of("nope")
 
@@ -180,36 +115,30 @@ def test_size_multiple(name, hparams, expected):
     assert size_multiple(build_model(name, **hparams)) == expected
 
 
-def test_size_multiple_of_sequential_and_nested_models():
-    seq = keras.Sequential([
-        keras.Input((None, None, 1)),
-        keras.layers.Conv2D(2, 3, strides=2, padding="same"),
-        keras.layers.Conv2DTranspose(2, 2, strides=2),
-        keras.layers.MaxPooling2D(2),
-    ])
-    assert size_multiple(seq) == 4
-    inner = build_model("unet", depth=2, base_filters=2)
-    gray = keras.Input((None, None, 1))
-    outer = keras.Model(gray, inner(keras.layers.AveragePooling2D(2)(gray)))
-    assert size_multiple(outer) == 8
-
-
 def test_color_space_of_rejects_other_networks():
-    with pytest.raises(ValueError, match="Not a colorkeras network"):
+    with pytest.raises(ValueError, match="Expected a colorkeras network"):
         color_space_of(build_patchgan(num_layers=1, base_filters=2))
+    with pytest.raises(ValueError, match="Expected a colorkeras network"):
+        size_multiple(keras.Sequential([keras.Input((None, None, 1))]))
 
 
 def test_register_model_and_lazy_pix2pix(monkeypatch):
     monkeypatch.setattr(models, "_ORDER", list(models._ORDER))
-    monkeypatch.setattr(models, "_BUILDERS", dict(models._BUILDERS))
-    models.register_model("tiny", models.build_dcnn)
+    monkeypatch.setattr(models, "_ARCHITECTURES", dict(models._ARCHITECTURES))
+
+    class Tiny(models.DCNN):
+        """A registered subclass saves and loads like the built-in ones."""
+
+    models.register_model("tiny", Tiny)
     assert list_models()[-2:] == ["pix2pix", "tiny"]
-    assert build_model("tiny", depth=1, filters=2).name == "dcnn"
+    assert isinstance(build_model("tiny", depth=1, filters=2), Tiny)
+    with pytest.raises(ValueError, match="ColorizationNetwork"):
+        models.register_model("bad", models.build_patchgan)
     # pix2pix is imported on first use from the module named in the table.
-    monkeypatch.setitem(
-        models._LAZY_BUILDERS, "pix2pix", ("colorkeras.models.unet", "build_unet")
-    )
+    monkeypatch.setitem(models._LAZY, "pix2pix", ("colorkeras.models.unet", "UNet"))
+    monkeypatch.delitem(models._ARCHITECTURES, "pix2pix", raising=False)
     assert build_model("pix2pix", depth=1, base_filters=2).name == "unet"
+    monkeypatch.undo()
     assert hparams_of("pix2pix") == hparams_of("unet")
 
 

@@ -130,9 +130,11 @@ def test_train_command_trains_pix2pix_and_saves_generator(tmp_path):
             "--image-size", "32", "--crop-size", "16", "--batch-size", "4",
             "--steps-per-epoch", "2", "--quiet", "--out", str(out)]
     train.main(["--epochs", "1", *args])
-    generator = keras.models.load_model(out / "model.keras", safe_mode=True)
-    assert generator.predict(np.zeros([1, 40, 48, 1], np.float32), verbose=0).shape == (
-        1, 40, 48, 2)  # default colour space is yuv: chroma only, any size
+    colorizer = keras.models.load_model(out / "model.keras", safe_mode=True)
+    assert not hasattr(colorizer, "discriminator")  # the generator alone is shipped
+    assert colorizer.color_space == "yuv"
+    assert colorizer.predict(np.zeros([1, 40, 48, 1], np.float32), verbose=0).shape == (
+        1, 40, 48, 3)  # RGB at any size
     train.main(["--epochs", "2", *args])  # resumes from the backup
     lines = (out / "history.csv").read_text().strip().splitlines()
     assert len(lines) == 3 and "d_loss" in lines[0] and "val_g_loss" in lines[0]

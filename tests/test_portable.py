@@ -49,12 +49,12 @@ def gray(shape, seed=0):
 
 
 def test_float32_copy_computes_in_float32_with_the_same_weights(network):
-    mixed = keras.models.load_model(network, safe_mode=True)
-    assert mixed.layers[1].compute_dtype == "bfloat16"
+    mixed = inference.load(network)
+    assert mixed.network.layers[1].compute_dtype == "bfloat16"
     copy = portable.float32_copy(mixed)
-    assert {layer.compute_dtype for layer in copy.layers} == {"float32"}
+    assert {layer.compute_dtype for layer in copy.network.layers} == {"float32"}
     x = gray((1, SIZE, SIZE, 1))
-    assert np.abs(copy(x).numpy() - mixed(x).numpy()).max() < 0.05  # bfloat16's rounding
+    assert np.abs(copy.rgb(x).numpy() - mixed.rgb(x).numpy()).max() < 0.05  # bfloat16's rounding
 
 
 def test_onnx_keeps_dynamic_shapes_and_matches_keras(network, exports):
@@ -67,7 +67,7 @@ def test_onnx_keeps_dynamic_shapes_and_matches_keras(network, exports):
     onnx = runtimes.load(path)
     for shape in [(1, 37, 50, 1), (2, SIZE, 20, 1)]:  # any batch, height and width
         x = gray(shape)
-        got, want = onnx.predict(x), colorizer(x).numpy()
+        got, want = onnx.predict(x), colorizer.rgb(x).numpy()
         assert got.shape == (*shape[:3], 3)
         assert np.abs(got - want).max() <= 1e-3
 
@@ -80,7 +80,7 @@ def test_litert_float32_matches_keras_at_its_fixed_size(network, exports):
     litert = runtimes.load(path)
     assert litert.fixed_size == (SIZE, SIZE)
     x = gray((2, SIZE, SIZE, 1))
-    want = portable.float32_copy(inference.load(network))(x).numpy()
+    want = portable.float32_copy(inference.load(network)).rgb(x).numpy()
     assert np.abs(litert.predict(x) - want).max() <= 1e-3
 
 
@@ -101,7 +101,7 @@ def test_quantized_variants_store_low_precision_and_give_rgb(network, exports, v
     x = gray((1, SIZE, SIZE, 1))
     out = runtimes.load(path).predict(x)
     assert out.shape == (1, SIZE, SIZE, 3) and np.isfinite(out).all()
-    want = portable.float32_copy(inference.load(network))(x).numpy()
+    want = portable.float32_copy(inference.load(network)).rgb(x).numpy()
     assert np.abs(out - want).mean() < 0.1  # close, though not exact
 
 

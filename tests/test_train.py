@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from colorkeras import train
+from colorkeras import train, training, training_config
 
 TINY = [
     "--image-size", "32", "--crop-size", "16", "--batch-size", "4",
@@ -39,8 +39,10 @@ def test_train_writes_model_history_logs_and_config(tmp_path):
     assert any((out / "logs").rglob("events.out.tfevents*"))
     assert (out / "last.keras").exists()
     model = keras.models.load_model(out / "model.keras", safe_mode=True)
+    # One colorizer file: the network with its recorded settings, gray in, RGB out.
+    assert model.network.get_config()["depth"] == 2 and model.color_space == "lab"
     prediction = model.predict(np.zeros([1, 24, 40, 1], np.float32), verbose=0)
-    assert prediction.shape == (1, 24, 40, 2)  # lab chroma at any size
+    assert prediction.shape == (1, 24, 40, 3)
 
 
 def test_rerun_resumes_from_last_epoch(tmp_path):
@@ -90,9 +92,9 @@ def test_classification_run_keeps_its_prior_and_ships_a_chroma_network(tmp_path)
     assert json.loads((out / "ab_prior.json").read_text())["prior"] == prior
     assert len(_history_rows(out)) == 2
     model = keras.models.load_model(out / "model.keras", safe_mode=True)
-    assert model.layers[-1].name == "lab_output"
-    prediction = model.predict(np.zeros([1, 16, 24, 1], np.float32), verbose=0)
-    assert prediction.shape == (1, 16, 24, 2)
+    assert model.network.hparams["head"] == "classification"
+    chroma = model(np.zeros([1, 16, 24, 1], np.float32))["chroma"]
+    assert chroma.shape == (1, 16, 24, 2)
 
 
 def test_init_from_starts_pix2pix_from_a_trained_unet(tmp_path):
@@ -103,14 +105,14 @@ def test_init_from_starts_pix2pix_from_a_trained_unet(tmp_path):
     out = tmp_path / "p"
     args = ["--model", "pix2pix", *unet_args, "--d-hparam", "num_layers=1", "--epochs", "1",
             "--out", str(out), *TINY]
-    original = train.initialize_from
+    original = training.initialize_from
     seen = []
-    train.initialize_from = lambda trainer, path: (original(trainer, path), seen.append(
+    training.initialize_from = lambda trainer, path: (original(trainer, path), seen.append(
         [w.copy() for w in trainer.generator.get_weights()]))
     try:
         train.main([*args, "--init-from", str(tmp_path / "u" / "model.keras")])
     finally:
-        train.initialize_from = original
+        training.initialize_from = original
     for copied, expected in zip(seen[0], unet.get_weights()):
         np.testing.assert_array_equal(copied, expected)
     with pytest.raises(ValueError, match="not the same network"):
@@ -183,8 +185,8 @@ def test_history_logger_widens_its_header_instead_of_shifting_columns(tmp_path):
     rows = _history_rows(tmp_path)
     assert [r["val_psnr"] for r in rows] == ["20.0", "21.0", "22.0"]
     assert [r["val_delta_e2000"] for r in rows] == ["", "9.0", "8.0"]
-    assert train.best_so_far(str(path), "val_delta_e2000", "min") == 8.0
-    assert train.logged_values(str(path), "loss", {"val_delta_e2000": 8.5}) == [0.5]
+    assert training.best_so_far(str(path), "val_delta_e2000", "min") == 8.0
+    assert training.logged_values(str(path), "loss", {"val_delta_e2000": 8.5}) == [0.5]
 
 
 def test_resume_refuses_each_changed_setting_and_leaves_the_run_alone(tmp_path):
@@ -207,11 +209,11 @@ def test_resume_refuses_each_changed_setting_and_leaves_the_run_alone(tmp_path):
 
 
 def test_a_resumed_run_crops_anew_from_where_it_stopped():
-    config = train.TrainConfig(data="sample", image_size=32, crop_size=16, batch_size=4)
+    config = training_config.TrainConfig(data="sample", image_size=32, crop_size=16, batch_size=4)
 
     def first_batch(start_step):
         keras.utils.set_random_seed(config.seed)  # as `train.train` does
-        return next(iter(train.make_pipelines(config, start_step)[0].dataset))[1].numpy()
+        return next(iter(training.make_pipelines(config, start_step)[0].dataset))[1].numpy()
 
     first, again, resumed = first_batch(0), first_batch(0), first_batch(400)
     np.testing.assert_array_equal(first, again)  # still repeatable
@@ -219,8 +221,6 @@ def test_a_resumed_run_crops_anew_from_where_it_stopped():
 
 
 def test_resume_starts_from_the_saved_weights_and_step(tmp_path, monkeypatch):
-    from colorkeras.callbacks import shipped_network
-
     out = tmp_path / "run"
     args = ["--model", "unet", "--hparam", "depth=1", "--hparam", "base_filters=4",
             "--out", str(out), *TINY]
@@ -230,12 +230,12 @@ def test_resume_starts_from_the_saved_weights_and_step(tmp_path, monkeypatch):
 
     class Spy(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):  # after BackupAndRestore restored the state
-            seen["weights"] = [w.copy() for w in shipped_network(self.model).get_weights()]
-            seen["steps"] = train.finished_steps(train.TrainConfig(out=str(out),
+            seen["weights"] = [w.copy() for w in self.model.network.get_weights()]
+            seen["steps"] = training.finished_steps(training_config.TrainConfig(out=str(out),
                                                                    steps_per_epoch=2))
 
-    original = train.make_callbacks
-    monkeypatch.setattr(train, "make_callbacks", lambda *a, **k: [*original(*a, **k), Spy()])
+    original = training.make_callbacks
+    monkeypatch.setattr(training, "make_callbacks", lambda *a, **k: [*original(*a, **k), Spy()])
     train.main(["--epochs", "2", *args])
     for restored, expected in zip(seen["weights"], saved):
         np.testing.assert_array_equal(restored, expected)
@@ -248,15 +248,15 @@ def test_resume_starts_from_the_saved_weights_and_step(tmp_path, monkeypatch):
 def test_mixed_precision_is_float16_on_a_gpu_and_bfloat16_on_a_cpu(monkeypatch):
     import tensorflow as tf
 
-    assert train.mixed_precision_policy() == "mixed_bfloat16"  # this machine has no GPU
+    assert training.mixed_precision_policy() == "mixed_bfloat16"  # this machine has no GPU
     real = tf.config.list_physical_devices
     monkeypatch.setattr(tf.config, "list_physical_devices",
                         lambda kind=None: ["GPU:0"] if kind == "GPU" else real(kind))
-    assert train.mixed_precision_policy() == "mixed_float16"
+    assert training.mixed_precision_policy() == "mixed_float16"
 
 
 def test_pix2pix_trains_under_mixed_float16_with_loss_scaling(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(train, "mixed_precision_policy", lambda: "mixed_float16")
+    monkeypatch.setattr(training, "mixed_precision_policy", lambda: "mixed_float16")
     out = tmp_path / "gan"
     train.main(["--model", "pix2pix", "--hparam", "depth=1", "--hparam", "base_filters=4",
                 "--d-hparam", "num_layers=1", "--mixed-precision", "--epochs", "1",

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from colorkeras import grids, train, tune, tuning
+from colorkeras import grids, train, training_config, tune, tuning
 from colorkeras.models import list_models
 
 TINY = [
@@ -96,7 +96,7 @@ def test_trial_config_maps_grid_keys_onto_train_config():
     }, "test"), "test")
     # keras-tuner hands booleans back as integers.
     values = {k: v[0] if not isinstance(v[0], bool) else int(v[0]) for k, v in grid.values.items()}
-    config = tuning.trial_config(train.TrainConfig(), grid, values)
+    config = tuning.trial_config(training_config.TrainConfig(), grid, values)
     assert config.model == "pix2pix" and config.hparams == {"depth": 2}
     assert config.d_hparams == {"num_layers": 2, "conditional": False}
     assert config.lambda_ == 10.0 and config.loss == "huber" and config.color_space == "lab"

@@ -8,7 +8,8 @@ become one colour (lower: nearer the most likely bin, more vivid; higher:
 nearer their mean, duller). So it is chosen after training, on the same
 `select` photos that chose the epoch (never on val), by the lowest CIEDE2000,
 optionally among the temperatures whose colourfulness ratio (of means)
-reaches ``--min-colorfulness``. The network is saved with that temperature.
+reaches ``--min-colorfulness``. The colorizer is saved with its network
+rebuilt at that temperature, which its config then records.
 """
 
 import argparse
@@ -34,14 +35,15 @@ def score(network, dataset):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", help="a .keras network with an a*b* classification head")
+    parser.add_argument("model", help="a .keras colorizer with an a*b* classification head")
     parser.add_argument("--data", required=True, help="the photo folder the run trained on")
     parser.add_argument("--select-fraction", type=float, required=True,
                         help="the run's --select-fraction (the held-out share)")
     parser.add_argument("--image-size", type=int, default=256)
     parser.add_argument("--min-colorfulness", type=float, default=0.0)
     parser.add_argument("--temperatures", type=float, nargs="+", default=TEMPERATURES)
-    parser.add_argument("--out", required=True, help="where the chosen network is saved")
+    parser.add_argument("--out", required=True,
+                        help="where the colorizer at the chosen temperature is saved")
     args = parser.parse_args(argv)
 
     from colorkeras import cli
@@ -49,28 +51,25 @@ def main(argv=None):
     cli.quiet_tensorflow()
     import keras
 
-    from colorkeras.ab_classes import AnnealedMean
+    from colorkeras.colorizer import Colorizer
     from colorkeras.data import make_dataset
 
-    network = keras.models.load_model(args.model, safe_mode=True)
-    heads = [layer for layer in network.layers if isinstance(layer, AnnealedMean)]
-    if not heads:
+    colorizer = keras.models.load_model(args.model, safe_mode=True, compile=False)
+    network = colorizer.network
+    if network.hparams["head"] != "classification":
         sys.exit(f"{args.model} has no annealed-mean head (train with --loss classification)")
     dataset = make_dataset(args.data, "select", color_space="lab", image_size=args.image_size,
                            batch_size=16, select_fraction=args.select_fraction).dataset.cache()
-    trained_at = heads[0].temperature
     results = []
     for temperature in args.temperatures:
-        heads[0].temperature = float(temperature)
-        delta_e, ratio = score(network, dataset)
+        delta_e, ratio = score(network.rebuilt(temperature=float(temperature)), dataset)
         results.append((temperature, delta_e, ratio))
         print(f"T {temperature:.2f}: select ΔE2000 {delta_e:.3f}, CF ratio {ratio:.3f}",
               flush=True)
     eligible = [r for r in results if r[2] >= args.min_colorfulness] or results
     best = min(eligible, key=lambda r: r[1])
-    heads[0].temperature = float(best[0])
-    network.save(args.out)
-    print(f"Chosen T {best[0]:.2f} (trained with {trained_at:.2f}); saved {args.out}")
+    Colorizer(network.rebuilt(temperature=float(best[0])), name=colorizer.name).save(args.out)
+    print(f"Chosen T {best[0]:.2f} (was {network.hparams['temperature']}); saved {args.out}")
     return 0
 
 

@@ -95,7 +95,8 @@ def training_record(run_dir):
 def chosen_epoch(config, history):
     """The epoch `model.keras` holds: the run's --select among eligible epochs."""
     from colorkeras.callbacks import reaches_minimums
-    from colorkeras.train import SELECTIONS, selection_minimums
+    from colorkeras.training_config import SELECTIONS
+    from colorkeras.training import selection_minimums
 
     monitor, mode = SELECTIONS[config.get("select", "psnr")]
     minimums = selection_minimums(config.get("min_colorfulness", 0.0))
@@ -230,7 +231,7 @@ def command_line(config, photos):
     """The run's `python -m colorkeras.train` command, wrapped for a card."""
     import dataclasses
 
-    from colorkeras.train import TrainConfig
+    from colorkeras.training_config import TrainConfig
     from colorkeras.tuning_report import train_command
 
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
@@ -285,8 +286,8 @@ def card(name, record, scores, data, sheet, photos, last=False, note=None, image
         "",
         f"- Architecture: {architecture}.",
         f"- Hyperparameters: {', '.join(f'{k}={v}' for k, v in config['hparams'].items())}; "
-        "builder defaults otherwise (`colorkeras.models.hparams_of"
-        f"(\"{'unet' if name == 'pix2pix' else name}\")`).",
+        "defaults otherwise; the file records them all "
+        f"(`colorkeras.load(\"{name}\").network.get_config()`).",
         f"- Parameters: {config['parameters']:,}"
         + (" (generator; the PatchGAN is used only in training)." if name == "pix2pix" else "."),
         f"- Colour space: {config['color_space']} — the network predicts the chroma "

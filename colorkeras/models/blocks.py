@@ -255,8 +255,7 @@ def apply_output_head(x, color_space, name=None, upscale=1):
     """1x1 conv to the target's channels, squashed to the target's range.
 
     It computes in float32 so a mixed-precision network still returns
-    float32. The last layer is named ``<color_space>_output``, which is how
-    `color_space_of` reads the colour space back from a saved network. With
+    float32. The last layer is named ``<color_space>_output``. With
     ``upscale`` > 1 the conv (``<color_space>_head``) works at that fraction
     of the resolution and a bilinear resize, the named last layer, brings
     the chroma to full size.
@@ -311,9 +310,3 @@ def upscale_output(x, upscale, name):
 def gray_input(input_shape):
     """The network input: BT.601 luma in [0, 1], named for readability."""
     return keras.Input(shape=input_shape, name="gray")
-
-
-def colorization_model(inputs, features, color_space, name, upscale=1):
-    """Close a network: the output head on ``features``, then the Model."""
-    outputs = apply_output_head(features, color_space, upscale=upscale)
-    return keras.Model(inputs, outputs, name=name)

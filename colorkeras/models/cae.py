@@ -8,8 +8,8 @@ what makes it an auto-encoder (and the baseline the skip-connected U-Net is
 measured against).
 """
 
-from colorkeras.color import check_color_space
 from colorkeras.models import blocks
+from colorkeras.models.network import ColorizationNetwork
 
 BLOCKS_PER_GROUP = 3
 # (group name, width multiplier, resampling step before the group)
@@ -22,17 +22,8 @@ GROUPS = (
 )
 
 
-def build_cae(
-    input_shape=(None, None, 1),
-    color_space="rgb",
-    base_filters=32,
-    kernel_size=3,
-    activation="relu",
-    dropout=0.0,
-    downsampling="max",
-    upsampling="transpose",
-):
-    """Build the convolutional auto-encoder.
+class CAE(ColorizationNetwork):
+    """The convolutional auto-encoder.
 
     Widths are ``base_filters`` x (1, 2, 4, 2, 1) from the first group to the
     last: channels double each time the resolution halves.
@@ -48,35 +39,38 @@ def build_cae(
         downsampling: "max", "avg" or "strided" (a stride-2 conv block).
         upsampling: "transpose" (2x2 stride-2 transposed conv), "nearest" or
             "bilinear" (resize then 3x3 conv).
-
-    Returns:
-        A Functional `keras.Model` named "cae".
+        head, temperature: see `colorkeras.models.network.HEAD_HPARAMS`.
 
     Examples:
     ```python
-    model = build_cae(color_space="lab", base_filters=16)
+    model = CAE(color_space="lab", base_filters=16)
     model.predict(np.zeros((1, 128, 128, 1), "float32")).shape  # (1,128,128,2)
     ```
     """
-    check_color_space(color_space)
-    base_filters = blocks.check_positive_int("base_filters", base_filters)
-    block_args = blocks.check_block_args(kernel_size, activation, dropout)
-    blocks.check_choice("downsampling", downsampling, blocks.DOWNSAMPLING_MODES)
-    blocks.check_choice("upsampling", upsampling, blocks.UPSAMPLING_MODES)
-    input_shape = blocks.check_input_shape(input_shape, multiple=4)
 
-    inputs = blocks.gray_input(input_shape)
-    x = inputs
-    for group, multiplier, step in GROUPS:
-        filters = base_filters * multiplier
-        if step == "down":
-            x = blocks.apply_downsample(
-                x, downsampling, filters, activation, name=f"{group}_down"
-            )
-        elif step == "up":
-            x = blocks.apply_upsample(x, filters, upsampling, name=f"{group}_up")
-        for index in range(1, BLOCKS_PER_GROUP + 1):
-            x = blocks.apply_conv_bn_act(
-                x, filters, name=f"{group}_block{index}", **block_args
-            )
-    return blocks.colorization_model(inputs, x, color_space, name="cae")
+    HPARAMS = dict(base_filters=32, kernel_size=3, activation="relu", dropout=0.0,
+                   downsampling="max", upsampling="transpose")
+    SIZE_MULTIPLE = 4  # two halvings
+
+    @classmethod
+    def features(cls, inputs, base_filters, kernel_size, activation, dropout, downsampling,
+                 upsampling):
+        base_filters = blocks.check_positive_int("base_filters", base_filters)
+        block_args = blocks.check_block_args(kernel_size, activation, dropout)
+        blocks.check_choice("downsampling", downsampling, blocks.DOWNSAMPLING_MODES)
+        blocks.check_choice("upsampling", upsampling, blocks.UPSAMPLING_MODES)
+
+        x = inputs
+        for group, multiplier, step in GROUPS:
+            filters = base_filters * multiplier
+            if step == "down":
+                x = blocks.apply_downsample(
+                    x, downsampling, filters, activation, name=f"{group}_down"
+                )
+            elif step == "up":
+                x = blocks.apply_upsample(x, filters, upsampling, name=f"{group}_up")
+            for index in range(1, BLOCKS_PER_GROUP + 1):
+                x = blocks.apply_conv_bn_act(
+                    x, filters, name=f"{group}_block{index}", **block_args
+                )
+        return x, 1

@@ -6,8 +6,8 @@ only ``2 * depth + 1`` pixels, far too little context to tell sky from sea;
 dilated kernels grow the view without losing resolution or adding weights.
 """
 
-from colorkeras.color import check_color_space
 from colorkeras.models import blocks
+from colorkeras.models.network import ColorizationNetwork
 
 DILATION_CYCLE = 4
 
@@ -30,17 +30,8 @@ def receptive_field(depth, kernel_size=3, dilation_growth=2):
     return 1 + sum((kernel_size - 1) * rate for rate in rates)
 
 
-def build_dcnn(
-    input_shape=(None, None, 1),
-    color_space="rgb",
-    depth=12,
-    filters=48,
-    kernel_size=3,
-    activation="relu",
-    dropout=0.0,
-    dilation_growth=2,
-):
-    """Build the deep plain CNN.
+class DCNN(ColorizationNetwork):
+    """The deep plain CNN.
 
     With the defaults, the dilations cycle 1, 2, 4, 8 and one output pixel
     sees a 77x77 window (`receptive_field(12)`); ``dilation_growth=1`` turns
@@ -56,27 +47,28 @@ def build_dcnn(
         dropout: float in [0, 1), spatial dropout after every block.
         dilation_growth: int >= 1, factor between successive dilations
             within a cycle of four blocks (see `dilation_rates`).
-
-    Returns:
-        A Functional `keras.Model` named "dcnn".
+        head, temperature: see `colorkeras.models.network.HEAD_HPARAMS`.
 
     Examples:
     ```python
-    model = build_dcnn(depth=8, filters=32, dilation_growth=1)
+    model = DCNN(depth=8, filters=32, dilation_growth=1)
     model.predict(np.zeros((1, 50, 70, 1), "float32")).shape  # (1, 50, 70, 3)
     ```
     """
-    check_color_space(color_space)
-    depth = blocks.check_positive_int("depth", depth)
-    filters = blocks.check_positive_int("filters", filters)
-    block_args = blocks.check_block_args(kernel_size, activation, dropout)
-    dilation_growth = blocks.check_positive_int("dilation_growth", dilation_growth)
-    input_shape = blocks.check_input_shape(input_shape)
 
-    inputs = blocks.gray_input(input_shape)
-    x = inputs
-    for index, rate in enumerate(dilation_rates(depth, dilation_growth), 1):
-        x = blocks.apply_conv_bn_act(
-            x, filters, dilation_rate=rate, name=f"block{index}", **block_args
-        )
-    return blocks.colorization_model(inputs, x, color_space, name="dcnn")
+    HPARAMS = dict(depth=12, filters=48, kernel_size=3, activation="relu", dropout=0.0,
+                   dilation_growth=2)
+
+    @classmethod
+    def features(cls, inputs, depth, filters, kernel_size, activation, dropout, dilation_growth):
+        depth = blocks.check_positive_int("depth", depth)
+        filters = blocks.check_positive_int("filters", filters)
+        block_args = blocks.check_block_args(kernel_size, activation, dropout)
+        dilation_growth = blocks.check_positive_int("dilation_growth", dilation_growth)
+
+        x = inputs
+        for index, rate in enumerate(dilation_rates(depth, dilation_growth), 1):
+            x = blocks.apply_conv_bn_act(
+                x, filters, dilation_rate=rate, name=f"block{index}", **block_args
+            )
+        return x, 1

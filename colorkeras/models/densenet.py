@@ -17,7 +17,6 @@ import numbers
 
 from keras import layers
 
-from colorkeras.color import check_color_space
 from colorkeras.errors import InputError
 from colorkeras.models.blocks import (
     UPSAMPLING_MODES,
@@ -27,11 +26,9 @@ from colorkeras.models.blocks import (
     apply_upsample,
     check_block_args,
     check_choice,
-    check_input_shape,
     check_positive_int,
-    colorization_model,
-    gray_input,
 )
+from colorkeras.models.network import ColorizationNetwork
 
 BOTTLENECK_WIDTH = 4  # the 1x1 conv of a dense layer has 4 * growth_rate maps
 
@@ -61,19 +58,8 @@ def compressed(x, compression):
     return max(1, int(x.shape[-1] * compression))
 
 
-def build_densenet(
-    input_shape=(None, None, 1),
-    color_space="rgb",
-    blocks=3,
-    layers_per_block=4,
-    growth_rate=12,
-    compression=0.5,
-    kernel_size=3,
-    activation="relu",
-    dropout=0.0,
-    upsampling="transpose",
-):
-    """Build the DenseNet encoder-decoder.
+class DenseNet(ColorizationNetwork):
+    """The DenseNet encoder-decoder.
 
     Stem conv to ``2 * growth_rate`` maps, then ``blocks`` times: dense block,
     transition down; a bottleneck dense block; then ``blocks`` times: BN-act,
@@ -94,61 +80,67 @@ def build_densenet(
         dropout: float in [0, 1), spatial dropout before each spatial conv.
         upsampling: "transpose" (2x2 stride-2 transposed conv), "nearest" or
             "bilinear" (resize then 3x3 conv).
-
-    Returns:
-        A Functional `keras.Model` named "densenet".
+        head, temperature: see `colorkeras.models.network.HEAD_HPARAMS`.
 
     Examples:
     ```python
-    model = build_densenet(blocks=2, layers_per_block=3, growth_rate=8)
+    model = DenseNet(blocks=2, layers_per_block=3, growth_rate=8)
     model.predict(np.zeros((1, 32, 32, 1), "float32")).shape  # (1, 32, 32, 3)
     ```
     """
-    check_color_space(color_space)
-    blocks = check_positive_int("blocks", blocks)
-    layers_per_block = check_positive_int("layers_per_block", layers_per_block)
-    growth_rate = check_positive_int("growth_rate", growth_rate)
-    if (
-        isinstance(compression, bool)
-        or not isinstance(compression, numbers.Real)
-        or not 0 < compression <= 1
-    ):
-        raise InputError(
-            "`compression` must be a number in (0, 1]. "
-            f"Received: compression={compression!r}"
+
+    HPARAMS = dict(blocks=3, layers_per_block=4, growth_rate=12, compression=0.5, kernel_size=3,
+                   activation="relu", dropout=0.0, upsampling="transpose")
+
+    @classmethod
+    def size_multiple_for(cls, **hparams):
+        return 2 ** check_positive_int("blocks", hparams["blocks"])
+
+    @classmethod
+    def features(cls, inputs, blocks, layers_per_block, growth_rate, compression, kernel_size,
+                 activation, dropout, upsampling):
+        blocks = check_positive_int("blocks", blocks)
+        layers_per_block = check_positive_int("layers_per_block", layers_per_block)
+        growth_rate = check_positive_int("growth_rate", growth_rate)
+        if (
+            isinstance(compression, bool)
+            or not isinstance(compression, numbers.Real)
+            or not 0 < compression <= 1
+        ):
+            raise InputError(
+                "`compression` must be a number in (0, 1]. "
+                f"Received: compression={compression!r}"
+            )
+        block_args = dict(
+            num_layers=layers_per_block,
+            growth_rate=growth_rate,
+            **check_block_args(kernel_size, activation, dropout),
         )
-    block_args = dict(
-        num_layers=layers_per_block,
-        growth_rate=growth_rate,
-        **check_block_args(kernel_size, activation, dropout),
-    )
-    check_choice("upsampling", upsampling, UPSAMPLING_MODES)
-    input_shape = check_input_shape(input_shape, multiple=2**blocks)
+        check_choice("upsampling", upsampling, UPSAMPLING_MODES)
 
-    inputs = gray_input(input_shape)
-    x = layers.Conv2D(
-        2 * growth_rate, kernel_size, padding="same", use_bias=False,
-        name="stem_conv",
-    )(inputs)
-    skips = []
-    for i in range(1, blocks + 1):
-        x = apply_dense_block(x, name=f"enc{i}", **block_args)
-        skips.append(x)
-        x = apply_bn_act_conv(
-            x, compressed(x, compression), 1, activation=activation,
-            name=f"enc{i}_down",
-        )
-        x = apply_downsample(x, "avg", name=f"enc{i}_down")
+        x = layers.Conv2D(
+            2 * growth_rate, kernel_size, padding="same", use_bias=False,
+            name="stem_conv",
+        )(inputs)
+        skips = []
+        for i in range(1, blocks + 1):
+            x = apply_dense_block(x, name=f"enc{i}", **block_args)
+            skips.append(x)
+            x = apply_bn_act_conv(
+                x, compressed(x, compression), 1, activation=activation,
+                name=f"enc{i}_down",
+            )
+            x = apply_downsample(x, "avg", name=f"enc{i}_down")
 
-    x = apply_dense_block(x, name="bottleneck", **block_args)
+        x = apply_dense_block(x, name="bottleneck", **block_args)
 
-    for i in range(blocks, 0, -1):
-        x = apply_bn_act(x, activation, name=f"dec{i}_up_preact")
-        x = apply_upsample(
-            x, compressed(x, compression), upsampling, name=f"dec{i}_up"
-        )
-        x = layers.Concatenate(name=f"dec{i}_concat")([x, skips[i - 1]])
-        x = apply_dense_block(x, name=f"dec{i}", **block_args)
+        for i in range(blocks, 0, -1):
+            x = apply_bn_act(x, activation, name=f"dec{i}_up_preact")
+            x = apply_upsample(
+                x, compressed(x, compression), upsampling, name=f"dec{i}_up"
+            )
+            x = layers.Concatenate(name=f"dec{i}_concat")([x, skips[i - 1]])
+            x = apply_dense_block(x, name=f"dec{i}", **block_args)
 
-    x = apply_bn_act(x, activation, name="post")
-    return colorization_model(inputs, x, color_space, name="densenet")
+        x = apply_bn_act(x, activation, name="post")
+        return x, 1

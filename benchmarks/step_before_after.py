@@ -1,0 +1,105 @@
+"""One U-Net training step, timed on two versions of colorkeras in one run.
+
+    python benchmarks/step_before_after.py --before 8f6537b --after . --repeats 3
+
+A redesign must not slow training down, and two runs at different times on
+a shared machine are not comparable, so both versions run here in
+alternating child processes (before, after, before, after, ...), each
+timing ``--steps`` steps of ``fit`` on one fixed batch after a warm-up.
+``--before`` and ``--after`` are git revisions (checked out to a temporary
+worktree) or folders holding a checkout. Each child builds the model the way
+its version's ``python -m colorkeras.train`` does: `training.build_colorizer`
+from 0.2, `train.build_trainer` before.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+
+CHILD = r"""
+import json, sys, time
+import numpy as np, tensorflow as tf, keras
+try:
+    from colorkeras.training import build_colorizer as build
+    from colorkeras.training_config import TrainConfig
+except ImportError:  # colorkeras 0.1: the command module held the set-up
+    from colorkeras.train import TrainConfig, build_trainer as build
+settings = json.loads(sys.argv[1])
+keras.utils.set_random_seed(0)
+config = TrainConfig(model="unet", color_space="lab", loss="mae", batch_size=settings["batch"])
+model = build(config)
+rng = np.random.default_rng(0)
+size, batch = settings["size"], settings["batch"]
+gray = rng.random((batch, size, size, 1), dtype=np.float32)
+target = rng.uniform(-0.3, 0.3, (batch, size, size, 2)).astype(np.float32)
+data = tf.data.Dataset.from_tensors((gray, target)).repeat()
+model.fit(data, epochs=1, steps_per_epoch=settings["warmup"], verbose=0)
+start = time.perf_counter()
+model.fit(data, epochs=1, steps_per_epoch=settings["steps"], verbose=0)
+seconds = (time.perf_counter() - start) / settings["steps"]
+print(json.dumps({"seconds_per_step": seconds}))
+"""
+
+
+def checkout(revision, scratch):
+    """A folder holding ``revision``: the folder itself, or a temporary git worktree."""
+    if os.path.isdir(revision):
+        return pathlib.Path(revision).resolve()
+    folder = pathlib.Path(scratch) / revision.replace("/", "_")
+    subprocess.run(["git", "worktree", "add", "--detach", str(folder), revision], check=True,
+                   capture_output=True)
+    return folder
+
+
+def time_step(source, settings):
+    """Seconds per training step of the colorkeras in ``source``, in a fresh process."""
+    env = {**os.environ, "PYTHONPATH": str(source), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, "-c", CHILD, json.dumps(settings)], env=env,
+                          capture_output=True, text=True, check=False)
+    if done.returncode:
+        sys.exit(f"the step in {source} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])["seconds_per_step"]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", required=True, help="git revision or checkout folder")
+    parser.add_argument("--after", default=".", help="git revision or checkout folder (default .)")
+    parser.add_argument("--repeats", type=int, default=3, help="child processes per version")
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per child")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (tracing)")
+    parser.add_argument("--size", type=int, default=128, help="crop side (default 128)")
+    parser.add_argument("--batch", type=int, default=16, help="batch size (default 16)")
+    args = parser.parse_args(argv)
+    settings = {k: getattr(args, k) for k in ("steps", "warmup", "size", "batch")}
+    with tempfile.TemporaryDirectory() as scratch:
+        sources = {"before": checkout(args.before, scratch), "after": checkout(args.after, scratch)}
+        try:
+            times = {name: [] for name in sources}
+            for repeat in range(args.repeats):
+                for name, source in sources.items():
+                    times[name].append(time_step(source, settings))
+                    print(f"{name} #{repeat + 1}: {times[name][-1] * 1000:.0f} ms/step",
+                          flush=True)
+        finally:
+            for name, source in sources.items():
+                if str(source).startswith(scratch):
+                    subprocess.run(["git", "worktree", "remove", "--force", str(source)],
+                                   check=False, capture_output=True)
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    print(f"U-Net training step, batch {args.batch} of {args.size}x{args.size}, "
+          f"{args.steps} steps x {args.repeats} alternating processes per version:")
+    for name, value in medians.items():
+        spread = ", ".join(f"{v * 1000:.0f}" for v in times[name])
+        print(f"  {name} ({sources[name]}): median {value * 1000:.0f} ms/step [{spread}]")
+    print(f"  after / before: {medians['after'] / medians['before']:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""The colorizer task: one object that is trained, saved and used.
+
+As a keras-hub task holds a backbone, a `Colorizer` holds a
+`ColorizationNetwork` and adds what turns it into a colorizer:
+
+- training with Keras's own ``fit``: calling the colorizer gives what the
+  loss compares with the target (the chroma, and a classification head's bin
+  logits), `compute_loss` takes the pixel loss there, and `compute_metrics`
+  reports RGB MAE and PSNR, plus CIEDE2000 and the colourfulness ratio on
+  validation, the two figures that tell a grayish colorizer from a credible
+  one;
+- RGB for people: `rgb` (and ``predict``) take gray of any size, reflect-pad
+  it to the network's size multiple, decode the network's colour space to RGB
+  and crop back;
+- one ``.keras`` file, loaded with ``safe_mode=True``: the network's config
+  carries its hyperparameters, so nothing else is needed to rebuild it.
+"""
+
+import keras
+import tensorflow as tf
+
+from colorkeras import color, distribution, losses, metrics, optimizers
+from colorkeras.errors import InputError
+from colorkeras.layers import CropLike, DecodeOutput, PadToMultiple
+from colorkeras.models import efficientnet_lite
+from colorkeras.models.network import ColorizationNetwork
+
+
+def example_batch(gray):
+    """A one-image batch of zeros for a `tf.TensorSpec`; a batch as a tensor."""
+    if isinstance(gray, tf.TensorSpec):
+        return tf.zeros([1, *gray.shape[1:]], gray.dtype)
+    return tf.convert_to_tensor(gray, tf.float32)
+
+
+@keras.saving.register_keras_serializable(package="colorkeras")
+class Colorizer(keras.Model):
+    """A colorization network with its colour space, loss, metrics and RGB decoding.
+
+    Args:
+        network: a `ColorizationNetwork` (as `build_model` makes); built for
+            ``input_shape=(None, None, 1)``, the default, it colorizes any size.
+        rgb_metrics_in_training: also report RGB MAE and PSNR of the training
+            batches. Rebuilding RGB costs time in every step; validation
+            reports them either way.
+
+    Calling it returns a dict: ``"chroma"``, the network's output in its
+    colour space, and for a classification head ``"logits"``, what a
+    keras-hub task's call returns. `rgb` and ``predict`` give RGB.
+
+    Examples:
+    ```python
+    colorizer = Colorizer(build_model("unet", color_space="lab", depth=2))
+    colorizer.compile(optimizer="adam", loss="mae")
+    colorizer.fit(pipeline.dataset, steps_per_epoch=10)
+    rgb = colorizer.predict(gray)  # [N, H, W, 3] for gray [N, H, W, 1], any H and W
+    ```
+    """
+
+    def __init__(self, network, rgb_metrics_in_training=True, **kwargs):
+        if not isinstance(network, ColorizationNetwork):
+            raise InputError("A Colorizer needs a `ColorizationNetwork`, as `build_model` "
+                             f"makes. Received: a {type(network).__name__}")
+        kwargs.setdefault("name", f"{network.name}_colorizer")
+        super().__init__(**kwargs)
+        self.network = network
+        self.color_space = network.color_space
+        self.rgb_metrics_in_training = rgb_metrics_in_training
+        # float32 whatever the global policy: colour maths in bfloat16 would band.
+        self.pad = PadToMultiple(network.size_multiple, name="pad", dtype="float32")
+        self.decode = DecodeOutput(self.color_space, name="decode", dtype="float32")
+        self.crop = CropLike(name="crop", dtype="float32")
+        self.rgb_mae_tracker = keras.metrics.Mean(name="mae")
+        self.psnr_tracker = keras.metrics.Mean(name="psnr")
+        self.colour_trackers = [metrics.DeltaE2000(), metrics.ColorfulnessRatio()]
+        # A view sharing the network's layers, kept out of Keras's tracking
+        # so that it is not saved a second time.
+        object.__setattr__(self, "_logits_view", network.logits_view())
+        object.__setattr__(self, "_training_step", False)
+        # The network was built with its graph; the other layers have no weights.
+        self.built = True
+
+    # --- use -------------------------------------------------------------------
+
+    def call(self, gray, training=None):
+        if self._logits_view is None:
+            return {"chroma": self.network(gray, training=training)}
+        logits, chroma = self._logits_view(gray, training=training)
+        return {"chroma": chroma, "logits": logits}
+
+    def rgb(self, gray):
+        """RGB in [0, 1], ``[N, H, W, 3]``, for gray ``[N, H, W, 1]`` of any H and W.
+
+        Reflect padding keeps the borders looking like the photo, so the
+        network sees no dark frame to colour.
+        """
+        gray = keras.ops.cast(gray, "float32")
+        padded = self.pad(gray)
+        chroma = self.network(padded, training=False)
+        return self.crop([self.decode([padded, chroma]), gray])
+
+    def predict_step(self, data):
+        gray, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return self.rgb(gray)
+
+    def as_colorizer(self):
+        """A fresh, uncompiled `Colorizer` sharing this network: what is saved and shipped.
+
+        It carries no optimizer state, so the file holds the weights alone.
+        """
+        return Colorizer(self.network, name=self.name)
+
+    # --- training ----------------------------------------------------------------
+
+    def compile(self, optimizer="adam", loss="mae", encoder_scale=None, **kwargs):
+        """Set the optimizer and the pixel loss (a name from `losses.LOSSES`, or a Loss).
+
+        ``encoder_scale``: with an ImageNet encoder in the network, the
+        encoder learns at this share of the rate (0 freezes it; see
+        `optimizers.EncoderAwareAdam`, which ``optimizer`` is then made
+        into if it is a learning rate or "adam").
+        """
+        optimizer = encoder_aware(optimizer, self.network, encoder_scale)
+        super().compile(optimizer=optimizer, **kwargs)
+        self.pixel_loss = losses.get_loss(loss) if isinstance(loss, str) else loss
+
+    def loss_input(self, outputs):
+        """What the pixel loss compares with the target: the logits, else the chroma."""
+        return outputs.get("logits", outputs["chroma"])
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        # Which figures the step reports is decided as its graph is traced.
+        object.__setattr__(self, "_training_step", training)
+        loss = self.pixel_loss(y, self.loss_input(y_pred), sample_weight)  # a replica's share
+        if self.losses:
+            loss += distribution.replica_share(tf.add_n(self.losses))
+        return loss
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        if not self._training_step or self.rgb_metrics_in_training:
+            self.track_rgb(x, y, y_pred["chroma"], training=self._training_step)
+        return self.get_metrics_result()
+
+    def track_rgb(self, gray, target, prediction, training=False):
+        """Update the RGB metrics from a batch in the target space.
+
+        The truth is rebuilt from its own target the same way as the
+        prediction, so both share the luminance the network was given.
+        CIEDE2000 and colourfulness are left out of training steps, where
+        they would only cost time.
+        """
+        true_rgb = color.decode_output(gray, target, self.color_space)
+        pred_rgb = color.decode_output(gray, tf.cast(prediction, tf.float32), self.color_space)
+        self.rgb_mae_tracker.update_state(metrics.mae(true_rgb, pred_rgb))
+        self.psnr_tracker.update_state(metrics.psnr(true_rgb, pred_rgb))
+        if not training:
+            for tracker in self.colour_trackers:
+                tracker.update_state(true_rgb, pred_rgb)
+
+    def shown_metrics(self):
+        """The metrics a step reports: validation's colour figures only in validation."""
+        hidden = []
+        if self._training_step:
+            hidden += self.colour_trackers
+            if not self.rgb_metrics_in_training:
+                hidden += [self.rgb_mae_tracker, self.psnr_tracker]
+        return [m for m in self.metrics if m not in hidden]
+
+    def get_metrics_result(self):
+        return distribution.step_logs({m.name: m.result() for m in self.shown_metrics()})
+
+    def build_state(self, gray):
+        """Create every variable, optimizer slots included, before ``fit``.
+
+        BackupAndRestore can only restore into variables that exist, so a
+        resumed run must have them before its first step. ``gray`` is a batch,
+        or the `tf.TensorSpec` of a dataset's gray input.
+        """
+        self(example_batch(gray))
+        self.optimizer.build(self.trainable_variables)
+        object.__setattr__(self, "_state_built", True)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Skip Keras's build from the first distributed batch once `build_state` ran.
+
+        Under a distribution strategy Keras 3.15 draws the first batch from
+        the training iterator to build the model, so the first step trains on
+        the second batch, not the one a single device would see, and it
+        averages that batch over the replicas, which
+        `MultiWorkerMirroredStrategy` cannot do outside a step
+        (keras-team/keras#20585). `build_state` has already created every
+        variable, so nothing is drawn. Without it, one replica's share of the
+        batch gives the shapes.
+        """
+        strategy = self._distribute_strategy
+        if strategy is None or iterator is None:
+            return super()._maybe_symbolic_build(iterator, data_batch)
+        if getattr(self, "_state_built", False):
+            return None
+        for _, _, it in iterator:
+            batch = next(it)
+            data_batch = tf.nest.map_structure(
+                lambda v: strategy.experimental_local_results(v)[0]
+                if isinstance(v, tf.distribute.DistributedValues) else v, batch)
+            break
+        return super()._maybe_symbolic_build(None, data_batch)
+
+    # --- saving --------------------------------------------------------------------
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable,
+                "network": keras.saving.serialize_keras_object(self.network),
+                "rgb_metrics_in_training": self.rgb_metrics_in_training}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["network"] = keras.saving.deserialize_keras_object(config["network"])
+        return cls(**config)
+
+
+def encoder_aware(optimizer, network, encoder_scale, **adam_args):
+    """``optimizer``, made an `EncoderAwareAdam` when the network has an ImageNet encoder.
+
+    A learning rate (float) or "adam" becomes that optimizer; an optimizer
+    object is kept as it is. Without an encoder, or with ``encoder_scale``
+    None, nothing changes.
+    """
+    encoder = efficientnet_lite.encoder_variables(network)
+    if encoder_scale is None or not encoder:
+        return optimizer
+    if isinstance(optimizer, str) and optimizer != "adam":
+        raise InputError("`encoder_scale` needs Adam: pass optimizer='adam', a learning rate, "
+                         f"or an EncoderAwareAdam. Received: optimizer={optimizer!r}")
+    if isinstance(optimizer, (str, float, int)):
+        rate = 1e-3 if isinstance(optimizer, str) else float(optimizer)
+        optimizer = optimizers.EncoderAwareAdam(encoder_scale, learning_rate=rate, **adam_args)
+    if not isinstance(optimizer, optimizers.EncoderAwareAdam):
+        raise InputError("`encoder_scale` needs an EncoderAwareAdam (or 'adam' / a rate). "
+                         f"Received: a {type(optimizer).__name__}")
+    optimizer.set_encoder_variables(encoder)
+    return optimizer

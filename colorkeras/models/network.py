@@ -1,0 +1,212 @@
+"""The base of every architecture: a Functional model that knows what it is.
+
+As a keras-hub backbone does, each architecture builds its graph in
+``__init__``, keeps its constructor arguments as attributes and returns them
+from ``get_config``, so a saved ``.keras`` file records the hyperparameters it
+was built with and ``from_config`` rebuilds the very same graph. The colour
+space, the head and the factor input sides must be multiples of are
+attributes too: nothing reads them back from layer names or Keras's private
+graph fields.
+
+An architecture subclass sets ``HPARAMS`` (name -> default) and implements
+`ColorizationNetwork.features`; this class adds the head.
+"""
+
+import contextlib
+import contextvars
+
+import keras
+
+from colorkeras.color import check_color_space
+from colorkeras.errors import InputError
+from colorkeras.models import blocks
+
+HEADS = ("regression", "classification")
+HEAD_HPARAMS = {"head": "regression", "temperature": None}
+"""Every architecture's head choice: the regression head of its colour space,
+or a*b* bin logits decoded by annealed mean (`colorkeras.ab_classes`; needs
+``color_space="lab"``) at ``temperature`` (None: the paper's 0.38)."""
+LOGITS_LAYER = "ab_logits"
+KERAS_ARGS = ("name", "trainable", "dtype")
+_RESTORING = contextvars.ContextVar("colorkeras_restoring", default=False)
+
+
+@contextlib.contextmanager
+def restoring():
+    """Rebuild networks whose weights are about to be loaded from a file.
+
+    Within it, pretrained weights (an ImageNet encoder's) are not fetched:
+    the saved ones replace them, and loading a shipped model needs no
+    weights package.
+    """
+    token = _RESTORING.set(True)
+    try:
+        yield
+    finally:
+        _RESTORING.reset(token)
+
+
+@contextlib.contextmanager
+def global_dtype_policy(policy):
+    """Build layers under ``policy`` (a name or `keras.DTypePolicy`), then restore the global."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def wants_pretrained_weights():
+    """Whether a network being built should load its pretrained weights (see `restoring`)."""
+    return not _RESTORING.get()
+
+
+class ColorizationNetwork(keras.Model):
+    """A colorization network: gray ``[N, H, W, 1]`` -> its colour space's target.
+
+    Args:
+        input_shape: (height, width, 1); ``None`` sizes take any image whose
+            sides are multiples of ``size_multiple``.
+        color_space: "rgb", "lab" or "yuv", the target the head predicts.
+        **hparams: the architecture's hyperparameters (``HPARAMS`` and
+            `HEAD_HPARAMS`); an unknown name is an error.
+
+    Attributes:
+        color_space: the colour space of the output.
+        hparams: every hyperparameter, defaults included.
+        size_multiple: input height and width must be multiples of it.
+    """
+
+    HPARAMS = {}
+    SIZE_MULTIPLE = 1
+
+    def __init_subclass__(cls, **kwargs):
+        # Every architecture loads back from a `.keras` file, safe_mode included.
+        super().__init_subclass__(**kwargs)
+        keras.saving.register_keras_serializable(package="colorkeras")(cls)
+
+    def __init__(self, input_shape=(None, None, 1), color_space="rgb", **kwargs):
+        keras_args = {k: kwargs.pop(k) for k in KERAS_ARGS if k in kwargs}
+        keras_args.setdefault("name", self.registry_name())
+        # The layers compute in this policy (the global one unless given); the head stays float32.
+        policy = keras_args.pop("dtype", None) or keras.config.dtype_policy()
+        hparams = self.check_hparams(kwargs)
+        check_color_space(color_space)
+        arch = {k: v for k, v in hparams.items() if k not in HEAD_HPARAMS}
+        multiple = self.size_multiple_for(**arch)
+        shape = blocks.check_input_shape(input_shape, multiple=multiple)
+        with global_dtype_policy(policy):
+            # === Layers ===
+            inputs = blocks.gray_input(shape)
+            features, upscale = self.features(inputs, **arch)
+            outputs = apply_head(features, color_space, upscale, hparams["head"],
+                                 hparams["temperature"])
+            super().__init__(inputs=inputs, outputs=outputs, **keras_args)
+        # === Config ===
+        self.input_shape_arg = shape
+        self.color_space = color_space
+        self.hparams = hparams
+        self.size_multiple = multiple
+
+    @classmethod
+    def registry_name(cls):
+        """The architecture's name in `colorkeras.models.list_models`."""
+        return cls.__name__.lower()
+
+    @classmethod
+    def default_hparams(cls):
+        """Every hyperparameter and its default, the head's included."""
+        return {**cls.HPARAMS, **HEAD_HPARAMS}
+
+    @classmethod
+    def check_hparams(cls, hparams):
+        """``hparams`` over the defaults; an unknown name fails with the accepted ones."""
+        defaults = cls.default_hparams()
+        unknown = sorted(set(hparams) - set(defaults))
+        if unknown:
+            raise InputError(
+                f"Unknown hyperparameter(s) {unknown} for model {cls.registry_name()!r}. "
+                f"Accepted: {sorted(defaults)}. Received: {hparams}"
+            )
+        merged = {**defaults, **hparams}
+        blocks.check_choice("head", merged["head"], HEADS)
+        return merged
+
+    @classmethod
+    def size_multiple_for(cls, **hparams):
+        """The factor input sides must be multiples of, for these hyperparameters.
+
+        So that every up-sampling lands on the size of the skip it joins;
+        known before the graph is built, so a bad input shape fails first.
+        ``SIZE_MULTIPLE`` where it does not depend on them.
+        """
+        return cls.SIZE_MULTIPLE
+
+    @classmethod
+    def features(cls, inputs, **hparams):
+        """Check ``hparams`` and build the body on ``inputs``: ``(features, upscale)``.
+
+        ``upscale`` > 1 when the features are at that fraction of the input
+        resolution and the head's output is resized up to full size.
+        """
+        raise NotImplementedError
+
+    def logits_view(self):
+        """gray -> ``(bin logits, chroma)``: what a classification loss needs.
+
+        ``None`` for a regression head. The view shares this network's layers.
+        """
+        if self.hparams["head"] != "classification":
+            return None
+        return keras.Model(self.inputs, [self.get_layer(LOGITS_LAYER).output, self.outputs[0]])
+
+    def rebuilt(self, **changes):
+        """A copy with some settings changed and these weights, e.g. ``temperature=0.45``.
+
+        Only settings that keep every weight's shape make sense here (the
+        head's temperature, the input shape, the dtype policy).
+        """
+        config = {**self.get_config(), **changes}
+        with restoring():
+            copy = type(self).from_config(config)
+        copy.set_weights(self.get_weights())
+        return copy
+
+    def get_config(self):
+        # Not chained to Functional's, whose layer graph the constructor rebuilds itself.
+        return {"name": self.name, "trainable": self.trainable, "dtype": self.dtype_policy.name,
+                "input_shape": list(self.input_shape_arg), "color_space": self.color_space,
+                **self.hparams}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["input_shape"] = tuple(config.get("input_shape", (None, None, 1)))
+        with restoring():
+            return cls(**config)
+
+
+def apply_head(features, color_space, upscale, head, temperature):
+    """The output head: regression to the colour space, or bin logits + annealed mean.
+
+    The last layer computes in float32, so a mixed-precision network still
+    returns float32; with ``upscale`` > 1 a bilinear resize brings the
+    chroma to full size.
+    """
+    if head == "regression":
+        if temperature is not None:
+            raise InputError("`temperature` decodes a classification head. "
+                             f"Received: temperature={temperature!r}, head='regression'")
+        return blocks.apply_output_head(features, color_space, upscale=upscale)
+    from colorkeras import ab_classes
+
+    if color_space != "lab":
+        raise InputError("A classification head predicts a*b* bins: use color_space='lab'. "
+                         f"Received: color_space={color_space!r}")
+    temperature = ab_classes.TEMPERATURE if temperature is None else temperature
+    logits = keras.layers.Conv2D(len(ab_classes.bin_centres()), 1, dtype="float32",
+                                 name=LOGITS_LAYER)(features)
+    chroma = ab_classes.AnnealedMean(temperature=temperature,
+                                     name="lab_output" if upscale == 1 else "lab_chroma")(logits)
+    return blocks.upscale_output(chroma, upscale, "lab_output")
