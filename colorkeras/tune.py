@@ -15,7 +15,8 @@ from its finished trials. Set keras-tuner's ``KERASTUNER_TUNER_ID``,
 ``KERASTUNER_ORACLE_IP`` and ``KERASTUNER_ORACLE_PORT`` to run it as a chief
 (``KERASTUNER_TUNER_ID=chief``) and workers (any other id) that share the
 trials; with several architectures, architecture ``i`` (in ``--model``
-order) uses port ``PORT + i``.
+order) uses port ``PORT + i``. ``--distribution multi-worker`` requires
+them, and trains each worker's trials on all its local devices.
 """
 
 import contextlib
@@ -24,9 +25,9 @@ import sys
 
 from colorkeras import cli
 
-# A keras-tuner worker trains its trials on one host; across hosts the workers
-# share the search (tuning/README.md), so multi-worker is train's, not tune's.
-DISTRIBUTIONS = ("none", "mirrored")
+# How a tuner trains its trials. A trial runs on one host: across hosts it is
+# keras-tuner's chief and workers that share the search (tuning/README.md).
+DISTRIBUTIONS = ("none", "mirrored", "multi-worker")
 
 
 def build_parser():
@@ -69,8 +70,11 @@ def build_parser():
                         help="at most this many trials per architecture (default: the whole "
                         "grid); raise it later to go on with the same --out")
     search.add_argument("--distribution", default="none", choices=DISTRIBUTIONS,
-                        help="'mirrored': each trial on all local GPUs with "
-                        "tf.distribute.MirroredStrategy (default: none)")
+                        help="mirrored: each trial on all local GPUs (or the CPU) with "
+                        "tf.distribute.MirroredStrategy; multi-worker: this process is the "
+                        "chief or a worker of a keras-tuner cluster (KERASTUNER_* variables), "
+                        "and each worker trains its trials on all its local devices with "
+                        "MirroredStrategy (default: none)")
     parser.add_argument("--out", default=None,
                         help="search folder (default: tuning/results/<grid>-<models>); "
                         "the same folder resumes")
@@ -152,6 +156,24 @@ def oracle_port(offset):
         os.environ["KERASTUNER_ORACLE_PORT"] = base
 
 
+def trial_distribution(name, where):
+    """The ``train`` distribution a tuner with ``--distribution name`` trains its trials with.
+
+    ``multi-worker`` is a keras-tuner cluster of multi-device hosts: it needs
+    the KERASTUNER_* variables, its workers train each trial with every
+    local device (``mirrored``), and its chief, which only serves the
+    oracle, trains nothing.
+    """
+    if name != "multi-worker":
+        return name
+    if where == "single":
+        raise cli.UsageError(
+            "--distribution multi-worker runs a keras-tuner cluster: set KERASTUNER_TUNER_ID "
+            "(chief, or a worker id), KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT on "
+            "every process (tuning/README.md)")
+    return "none" if where == "chief" else "mirrored"
+
+
 def print_ranking(rows, objective, out, limit=10):
     from colorkeras.tuning_report import ranking_table, varying
 
@@ -199,6 +221,7 @@ def main(argv=None):
         print_ranking(tuning_report.write_summary(out), objective.name, out)
         return 0
     where = role()
+    trial = trial_distribution(args.distribution, where)
     pipelines = tuning.Pipelines(base)
     if where != "chief":  # fail on bad data now, not once per trial
         first = grids[0].values
@@ -206,7 +229,7 @@ def main(argv=None):
     tuning.write_search(out, record)
     from colorkeras import distribution
 
-    strategy = distribution.make_strategy(args.distribution)
+    strategy = distribution.make_strategy(trial)
     for offset, grid in enumerate(grids):
         with oracle_port(offset):
             tuner = tuning.make_tuner(grid, base, objective, out, args.max_trials,

@@ -184,6 +184,15 @@ def test_objective_that_is_not_logged_stops_the_search(tmp_path):
                    *TINY])
 
 
+def test_multi_worker_search_needs_a_keras_tuner_cluster(tmp_path, monkeypatch):
+    monkeypatch.delenv("KERASTUNER_ORACLE_IP", raising=False)
+    grid = _grid_file(tmp_path, TINY_GRID)
+    with pytest.raises(ValueError, match="KERASTUNER_TUNER_ID"):
+        tune.main(["--grid", str(grid), "--out", str(tmp_path / "s"),
+                   "--distribution", "multi-worker", *TINY])
+    assert not (tmp_path / "s").exists()
+
+
 def test_mirrored_distribution_runs_a_trial(tmp_path):
     grid = _grid_file(tmp_path, TINY_GRID)
     out = tmp_path / "search"
@@ -220,10 +229,11 @@ def _free_port():
 
 @pytest.mark.slow
 def test_chief_and_two_workers_run_each_trial_once(tmp_path):
+    """A multi-worker search: keras-tuner's chief and workers, each on a MirroredStrategy host."""
     grid = _grid_file(tmp_path, "depth = [1]\nbase_filters = [4]\nloss = [\"mae\", \"mse\"]\n")
     out = tmp_path / "search"
     command = [sys.executable, "-m", "colorkeras.tune", "--grid", str(grid),
-               "--out", str(out), *TINY]
+               "--out", str(out), "--distribution", "multi-worker", *TINY]
     port = str(_free_port())
     root = os.path.dirname(os.path.dirname(os.path.abspath(tuning.__file__)))
 
@@ -243,6 +253,8 @@ def test_chief_and_two_workers_run_each_trial_once(tmp_path):
     for p, output in zip(processes, outputs):
         assert p.returncode == 0, output[-3000:]
     assert all("Worker done" in output for output in outputs[1:])
+    assert all("MirroredStrategy over 1 replica(s)" in output for output in outputs[1:])
+    assert "MirroredStrategy" not in outputs[0]  # the chief serves the oracle only
     trials = _trials(out)
     assert sorted(trials) == ["0", "1"]
     assert all(t["status"] == "COMPLETED" for t in trials.values())
