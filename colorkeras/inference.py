@@ -136,8 +136,10 @@ def as_colorizer(model):
         return Colorizer(model)
     raise InputError(
         "Expected a colorkeras colorizer or network. Received: a "
-        f"{type(model).__name__}; a .keras file from colorkeras 0.x holds a bare Functional "
-        "network: convert it with tuning/convert_shipped.py")
+        f"{type(model).__name__}. A .keras file saved before colorkeras 0.2 holds a bare "
+        "Functional network, which does not say what it is: start a run from its weights "
+        "with `python -m colorkeras.train ... --init-from FILE` (tuning/convert_shipped.py "
+        "converted the shipped ones)")
 
 
 def load(name_or_path):
