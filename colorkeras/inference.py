@@ -198,13 +198,20 @@ def colorizer_for(model):
     return _load_file(str(path), path.stat().st_mtime_ns)
 
 
-_COLORIZERS = weakref.WeakKeyDictionary()
+_COLORIZER_ATTRIBUTE = "_colorkeras_colorizer"
 
 
 def _colorizer_of(network):
-    if network not in _COLORIZERS:
-        _COLORIZERS[network] = as_colorizer(network)
-    return _COLORIZERS[network]
+    """The network's own `Colorizer`, made once and kept on it.
+
+    Set past Keras's attribute tracking, which would count it as a sublayer;
+    the two refer to each other, so they go together.
+    """
+    colorizer = getattr(network, _COLORIZER_ATTRIBUTE, None)
+    if colorizer is None:
+        colorizer = as_colorizer(network)
+        object.__setattr__(network, _COLORIZER_ATTRIBUTE, colorizer)
+    return colorizer
 
 
 # --- the colorization recipe, in TF ops ---------------------------------------
