@@ -26,11 +26,11 @@ LEVERS = {
 BASELINE_LEVER = "float32, Keras batch norm (before)"
 
 
-def make_trainer(name, policy, hparams, size, batch_size, steps_per_execution=1,
+def make_training_step(name, policy, hparams, size, batch_size, steps_per_execution=1,
                  jit_compile=False, rgb_metrics_in_training=True):
     """A callable running one call of ``name``'s train function under ``policy``.
 
-    The only place the benchmarks build a trainer, so a change to how
+    The only place the benchmarks build a colorizer to train, so a change to how
     colorkeras trains is adapted here once. The batch is a constant in
     memory, so this measures compute alone; one call runs
     ``steps_per_execution`` steps.
@@ -45,17 +45,17 @@ def make_trainer(name, policy, hparams, size, batch_size, steps_per_execution=1,
     try:
         config = TrainConfig(model=name, color_space="yuv", hparams=dict(hparams),
                              steps_per_execution=steps_per_execution)
-        trainer = build_colorizer(config)
-        trainer.jit_compile = jit_compile
-        trainer.rgb_metrics_in_training = rgb_metrics_in_training
+        colorizer = build_colorizer(config)
+        colorizer.jit_compile = jit_compile
+        colorizer.rgb_metrics_in_training = rgb_metrics_in_training
         gray = tf.random.uniform([batch_size, size, size, 1])
         target = tf.random.uniform([batch_size, size, size, 2], -0.3, 0.3)
-        trainer.build_state(gray[:1])
+        colorizer.build_state(gray[:1])
     finally:
         keras.mixed_precision.set_global_policy("float32")
     iterator = iter(tf.data.Dataset.from_tensors((gray, target)).repeat())
-    trainer.make_train_function()
-    step = trainer.train_function
+    colorizer.make_train_function()
+    step = colorizer.train_function
     return lambda: float(step(iterator)["loss" if name != "pix2pix" else "g_loss"])
 
 
@@ -86,7 +86,7 @@ def bench_training(names, steps, repeats, size=128, batch_size=16, hparams=None,
     for name in names:
         arch_hparams = (hparams or {}).get(name, {})
         runs = {
-            policy: make_trainer(name, policy, arch_hparams, size, batch_size)
+            policy: make_training_step(name, policy, arch_hparams, size, batch_size)
             for policy in ("float32", "mixed_bfloat16")
         }
         for run in runs.values():  # trace and warm up outside the clock
@@ -137,7 +137,7 @@ def bench_levers(steps, repeats, size=128, batch_size=16, hparams=None, name="un
         spe = options.get("steps_per_execution", 1)
         fused = options.get("fused_batch_norm", True)
         with contextlib.nullcontext() if fused else batch_norm.keras_kernels():
-            run = make_trainer(name, options["policy"], hparams or {}, size, batch_size,
+            run = make_training_step(name, options["policy"], hparams or {}, size, batch_size,
                                spe, options.get("jit_compile", False),
                                options.get("rgb_metrics_in_training", True))
             run()  # trace and warm up outside the clock

@@ -1,11 +1,11 @@
-"""Serializable layers that turn a raw network into an any-size colorizer.
+"""Serializable layers that turn a network's output into an any-size colorizer's.
 
 A colorkeras network needs sides that are multiples of its down-sampling
 factor, and predicts its target in a colour space (RGB, or a chroma pair).
-`colorkeras.inference.wrap` puts these layers around it so that the saved
-colorizer takes gray of any size and returns RGB of the same size. They are
-registered with Keras, so the wrapped model saves to ``.keras`` and loads
-back with ``safe_mode=True`` (no Lambda layers, no pickled code).
+`colorkeras.colorizer.Colorizer` puts these layers around it so that it takes
+gray of any size and returns RGB of the same size. They are registered with
+Keras, so the colorizer saves to ``.keras`` and loads back with
+``safe_mode=True`` (no Lambda layers, no pickled code).
 """
 
 import keras
