@@ -69,6 +69,10 @@ class PortableColorizer:
         del verbose
         return np.asarray(self.rgb(gray))
 
+    def predict_on_batch(self, gray):
+        """One batch, as `keras.Model.predict_on_batch`: what evaluation calls."""
+        return self.predict(gray)
+
 
 def _onnx(path):
     try:

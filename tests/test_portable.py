@@ -105,6 +105,15 @@ def test_quantized_variants_store_low_precision_and_give_rgb(network, exports, v
     assert np.abs(out - want).mean() < 0.1  # close, though not exact
 
 
+def test_evaluation_scores_an_export_like_a_keras_colorizer(network, exports):
+    from colorkeras import scoring
+
+    x = gray((2, SIZE, SIZE, 1))
+    want = scoring.colorize_gray(portable.float32_copy(inference.load(network)), "keras", x)
+    got = scoring.colorize_gray(runtimes.load(exports[("onnx", "none")]), "onnx", x)
+    assert np.abs(np.asarray(got) - np.asarray(want)).max() <= 1e-3
+
+
 @pytest.mark.parametrize("fmt", ["onnx", "litert"])
 def test_colorize_runs_exports_through_the_same_recipe(network, exports, fmt, tmp_path):
     photo = np.round(gray((45, 61, 3), seed=2) * 255).astype(np.uint8)
