@@ -251,7 +251,7 @@ def apply_upsample(x, filters, mode="transpose", name=None):
     return layers.Conv2D(filters, 3, padding="same", name=f"{name}_conv")(x)
 
 
-def apply_output_head(x, color_space, name=None, upscale=1):
+def apply_output_head(x, color_space, upscale=1):
     """1x1 conv to the target's channels, squashed to the target's range.
 
     It computes in float32 so a mixed-precision network still returns
@@ -260,7 +260,7 @@ def apply_output_head(x, color_space, name=None, upscale=1):
     of the resolution and a bilinear resize, the named last layer, brings
     the chroma to full size.
     """
-    name = name or f"{color_space}_output"
+    name = f"{color_space}_output"
     conv_name = name if upscale == 1 else f"{color_space}_head"
     x = layers.Conv2D(
         output_channels(color_space),
