@@ -102,10 +102,16 @@ def first_line(error):
 def model_label(spec, path, taken=()):
     """A short column name: the file's name, or its run folder's for ``model.keras``.
 
-    Falls back to ``spec`` as given when two models would share a name.
+    Falls back to ``spec`` as given when two models would share a name, and
+    numbers it when even that is taken (``unet`` and ``/x/unet.onnx``).
     """
+    taken = {*taken, GRAY, TRUTH}
     label = path.parent.name if path.stem == "model" and path.parent.name else path.stem
-    return spec if label in taken or label in (GRAY, TRUTH) else label
+    label = str(spec) if label in taken else label
+    number = 2
+    while label in taken:
+        label, number = f"{spec} ({number})", number + 1
+    return label
 
 
 def load_colorizers(specs):

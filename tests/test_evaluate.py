@@ -380,3 +380,12 @@ def test_a_plain_folder_is_scored_whole_by_default(models, tmp_path, capsys):
                           "--quiet"]) == 0
     assert len({r["image"] for r in _rows(out)}) == 6
     assert "on 6 photos" in capsys.readouterr().out
+
+
+def test_two_models_of_one_name_get_two_columns():
+    """A shipped `unet` beside an exported unet.onnx once shared one column, one lost."""
+    first = scoring.model_label("/x/unet.onnx", pathlib.Path("/x/unet.onnx"))
+    second = scoring.model_label("unet", pathlib.Path("/m/unet/unet.keras"), taken={first})
+    assert first == "unet" and second not in (first, scoring.GRAY, scoring.TRUTH)
+    third = scoring.model_label("runs/a", pathlib.Path("runs/a/model.keras"), taken={"a"})
+    assert third == "runs/a"
