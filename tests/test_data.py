@@ -130,3 +130,22 @@ def test_tfds_sources_with_mock_data(name):
     assert gray.shape == (2, 32, 32, 1) and target.shape == (2, 32, 32, 3)
     assert val_gray.shape == (2, 48, 48, 1)
     assert train.num_images == 5
+
+
+def test_training_batches_mix_a_name_ordered_folder(tmp_path):
+    """A folder is read in name order; a pool's names start with their source.
+
+    With a shuffle buffer smaller than the folder, the first batches held
+    only the first source (an epoch of one kind of photo, then the next).
+    """
+    (tmp_path / "train").mkdir()
+    (tmp_path / "val").mkdir()
+    Image.new("RGB", (8, 8), (0, 0, 255)).save(tmp_path / "val" / "v.png")
+    for index in range(2000):
+        source, rgb = ("a-red", (255, 0, 0)) if index < 1000 else ("b-blue", (0, 0, 255))
+        Image.new("RGB", (8, 8), rgb).save(tmp_path / "train" / f"{source}-{index:04d}.png")
+    pipeline = data.make_dataset(str(tmp_path), "train", color_space="rgb", image_size=8,
+                                 crop_size=8, batch_size=64, seed=0)
+    _, target = next(iter(pipeline.dataset))
+    blue_share = float(np.mean(target.numpy()[:, 0, 0, 2] > 0.5))
+    assert 0.25 < blue_share < 0.75, blue_share

@@ -277,7 +277,7 @@ def make_dataset(
     seed=None,
     val_fraction=0.1,
     cache=True,
-    shuffle_buffer=1024,
+    shuffle_buffer=None,
     select_fraction=0.0,
 ):
     """Build the (gray, target) pipeline for one split.
@@ -297,7 +297,12 @@ def make_dataset(
         seed: makes shuffling, crops and flips repeatable.
         val_fraction: share of a plain folder used for validation.
         cache: keep decoded, resized photos in memory after the first epoch.
-        shuffle_buffer: photos shuffled at a time.
+        shuffle_buffer: photos shuffled at a time; default all of them when
+            ``cache`` keeps them in memory (else 1024). A
+            folder is listed in name order, and a pool's names often start
+            with their source, so a smaller buffer walks through the sources
+            one after another (an epoch of faces, then one of forests) and
+            training chases each in turn.
         select_fraction: share of a folder's training photos held out as
             the "select" split (0: none, and "train" keeps them all).
 
@@ -326,7 +331,10 @@ def make_dataset(
         photos = photos.cache()
     training = split == "train"
     if training:
-        photos = photos.shuffle(min(shuffle_buffer, max(count, 1)), seed=seed).repeat()
+        if shuffle_buffer is None:  # all of them when they are in memory anyway
+            shuffle_buffer = count if cache else 1024
+        buffer = min(shuffle_buffer, count)
+        photos = photos.shuffle(max(buffer, 1), seed=seed).repeat()
         options = tf.data.Options()
         options.deterministic = seed is not None
         photos = photos.with_options(options).enumerate()
