@@ -246,12 +246,16 @@ def test_schedule_freezes_the_encoder_then_fine_tunes_it():
     before = snapshot()
     trainer.fit(dataset, epochs=1, steps_per_epoch=2, callbacks=[schedule], verbose=0)
     frozen = snapshot()
+    # Frozen means non-trainable, so no gradient is computed for the encoder.
+    assert not encoder.trainable
+    assert not {id(v) for v in encoder.weights} & {id(v) for v in trainer.trainable_variables}
     for a, b in zip(before[0], frozen[0]):  # weights and ImageNet statistics alike
         np.testing.assert_array_equal(a, b)
     assert not np.allclose(before[1], frozen[1])  # the decoder trained
     trainer.fit(dataset, initial_epoch=1, epochs=2, steps_per_epoch=2, callbacks=[schedule],
                 verbose=0)
     tuned = snapshot()
+    assert encoder.trainable
     assert float(trainer.optimizer.encoder_scale.numpy()) == pytest.approx(0.1)
     changed = [not np.array_equal(a, b) for a, b in zip(frozen[0], tuned[0])]
     assert any(changed)
