@@ -1,0 +1,158 @@
+"""Where one training step of the shipped encoder U-Net's recipe spends its time.
+
+    python benchmarks/step_profile.py                  # the recipe: batch 16 of 128x128
+    python benchmarks/step_profile.py --steps 10 --json out.json
+
+Each part is timed as its own compiled sub-graph on one fixed batch, after a
+warm-up, so the figures add up to about one step: the data pipeline, the
+encoder forward, the whole network forward (the decoder and head are the
+difference), the loss, the backward pass with the encoder trainable and with
+it frozen, and the full ``fit`` step of the colorizer in the variants that
+`training` can choose between. Every figure is the median of ``--repeats``
+rounds of ``--steps`` calls.
+"""
+
+import argparse
+import json
+import statistics
+import time
+
+
+def median_ms(function, steps, repeats):
+    """Median over ``repeats`` rounds of the mean milliseconds of ``steps`` calls."""
+    function()  # trace
+    function()
+    rounds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(steps):
+            out = function()
+        _ = [getattr(v, "numpy", lambda: v)() for v in
+             (out if isinstance(out, (list, tuple)) else [out])]
+        rounds.append((time.perf_counter() - start) / steps * 1000)
+    return statistics.median(rounds), min(rounds), max(rounds)
+
+
+def recipe_colorizer(encoder_trainable=True, rgb_metrics=True, output_stride=2,
+                     encoder_scale=0.1, policy="float32"):
+    """The shipped ``unet`` recipe's colorizer, compiled as ``train`` compiles it."""
+    import keras
+
+    from colorkeras.models.network import global_dtype_policy
+
+    from colorkeras import ab_classes
+    from colorkeras.colorizer import Colorizer
+    from colorkeras.models import build_model, efficientnet_lite
+    from colorkeras.optimizers import EncoderAwareAdam
+
+    keras.utils.set_random_seed(0)
+    with global_dtype_policy(policy):
+        network = build_model("unet", color_space="lab", backbone="efficientnet_lite0",
+                              base_filters=16, output_stride=output_stride,
+                              head="classification", encoder_weights="none")
+    if not encoder_trainable:
+        for encoder in efficientnet_lite.encoders_of(network):
+            encoder.trainable = False
+    colorizer = Colorizer(network, rgb_metrics_in_training=rgb_metrics)
+    colorizer.compile(optimizer=EncoderAwareAdam(encoder_scale, learning_rate=1e-3),
+                      loss=ab_classes.ABClassificationLoss(), encoder_scale=encoder_scale)
+    return colorizer
+
+
+def profile(batch, size, steps, repeats):
+    """The breakdown, as a list of (part, median ms, min, max)."""
+    import numpy as np
+    import tensorflow as tf
+
+    from colorkeras import ab_classes
+    from colorkeras.data import make_dataset
+    from colorkeras.models import efficientnet_lite
+
+    rows = []
+    pipeline = make_dataset("sample", split="train", color_space="lab", image_size=256,
+                            crop_size=size, batch_size=batch, seed=0)
+    iterator = iter(pipeline.dataset if hasattr(pipeline, "dataset") else pipeline)
+    rows.append(("data: one batch from the pipeline (sample photos)",
+                 *median_ms(lambda: next(iterator), steps, repeats)))
+
+    rng = np.random.default_rng(0)
+    gray = tf.constant(rng.random((batch, size, size, 1), dtype=np.float32))
+    target = tf.constant(rng.uniform(-0.3, 0.3, (batch, size, size, 2)).astype(np.float32))
+    colorizer = recipe_colorizer()
+    network = colorizer.network
+    encoder = efficientnet_lite.encoders_of(network)[0]
+    loss = ab_classes.ABClassificationLoss()
+    rgb = tf.concat([gray * 2 - 1] * 3, axis=-1)
+
+    rows.append(("encoder forward", *median_ms(
+        tf.function(lambda: encoder(rgb, training=True)), steps, repeats)))
+    rows.append(("network forward (encoder + decoder + head)", *median_ms(
+        tf.function(lambda: colorizer(gray, training=True)["logits"]), steps, repeats)))
+    logits = colorizer(gray, training=True)["logits"]
+    rows.append(("loss (306-bin soft-encoded cross-entropy)", *median_ms(
+        tf.function(lambda: tf.reduce_mean(loss(target, logits))), steps, repeats)))
+
+    def gradients(variables):
+        @tf.function
+        def step():
+            with tf.GradientTape() as tape:
+                value = tf.reduce_mean(loss(target, colorizer(gray, training=True)["logits"]))
+            return tape.gradient(value, variables)
+        return step
+
+    encoder_ids = {id(v) for v in encoder.trainable_variables}
+    decoder_variables = [v for v in network.trainable_variables if id(v) not in encoder_ids]
+    rows.append(("forward + loss + backward, every weight", *median_ms(
+        gradients(network.trainable_variables), steps, repeats)))
+    rows.append(("forward + loss + backward, decoder weights only", *median_ms(
+        gradients(decoder_variables), steps, repeats)))
+
+    data = tf.data.Dataset.from_tensors((gray, target)).repeat()
+
+    def fit_step(model):
+        model.fit(data, epochs=1, steps_per_epoch=3, verbose=0)
+        return lambda: model.train_on_batch(gray, target)
+
+    variants = [
+        ("fit step: encoder trained at 0.1x (today's fine-tune)", {}),
+        ("fit step: encoder 'frozen' by a zero rate (today's frozen)", {"encoder_scale": 0.0}),
+        ("fit step: encoder non-trainable", {"encoder_trainable": False}),
+        ("fit step: encoder non-trainable, no RGB metrics in training",
+         {"encoder_trainable": False, "rgb_metrics": False}),
+        ("fit step: encoder trained at 0.1x, no RGB metrics in training",
+         {"rgb_metrics": False}),
+        ("fit step: encoder non-trainable, no RGB metrics, logits at stride 4",
+         {"encoder_trainable": False, "rgb_metrics": False, "output_stride": 4}),
+        ("fit step: encoder non-trainable, mixed bfloat16",
+         {"encoder_trainable": False, "policy": "mixed_bfloat16"}),
+        ("fit step: encoder trained at 0.1x, mixed bfloat16", {"policy": "mixed_bfloat16"}),
+    ]
+    for name, kwargs in variants:
+        rows.append((name, *median_ms(fit_step(recipe_colorizer(**kwargs)), steps, repeats)))
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=16, help="crops per step (default 16)")
+    parser.add_argument("--size", type=int, default=128, help="crop side (default 128)")
+    parser.add_argument("--steps", type=int, default=8, help="calls per timed round")
+    parser.add_argument("--repeats", type=int, default=3, help="timed rounds per part")
+    parser.add_argument("--json", help="also write the rows to this file")
+    args = parser.parse_args(argv)
+    from colorkeras import cli
+
+    cli.quiet_tensorflow()
+    rows = profile(args.batch, args.size, args.steps, args.repeats)
+    print(f"batch {args.batch} of {args.size}x{args.size}, median of {args.repeats} rounds "
+          f"of {args.steps} calls (ms; min-max)")
+    for name, median, low, high in rows:
+        print(f"{median:8.1f}  [{low:.0f}-{high:.0f}]  {name}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump([dict(part=r[0], median_ms=r[1], min_ms=r[2], max_ms=r[3]) for r in rows],
+                      f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
