@@ -63,8 +63,9 @@ model.fit(data, epochs=1, steps_per_epoch=settings["steps"], verbose=0, callback
 seconds = (time.perf_counter() - start) / settings["steps"]
 cpu_seconds = (time.process_time() - cpu_start) / settings["steps"]
 fingerprint = float(sum(np.abs(w).sum() for w in model.get_weights()))
+import colorkeras
 print(json.dumps({"seconds_per_step": seconds, "cpu_seconds_per_step": cpu_seconds,
-                  "fingerprint": fingerprint}))
+                  "fingerprint": fingerprint, "code": colorkeras.__file__}))
 """
 
 
@@ -81,8 +82,10 @@ def checkout(revision, scratch):
 def time_step(source, settings):
     """Seconds per training step of the colorkeras in ``source``, in a fresh process."""
     env = {**os.environ, "PYTHONPATH": str(source), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    # Run from the checkout: with ``-c`` the working folder comes first on
+    # sys.path, so a child started elsewhere imported that folder's colorkeras.
     done = subprocess.run([sys.executable, "-c", CHILD, json.dumps(settings)], env=env,
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False, cwd=source)
     if done.returncode:
         sys.exit(f"the step in {source} failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -118,6 +121,8 @@ def main(argv=None):
                     times[name].append(result["seconds_per_step"])
                     cpu_times[name].append(result.get("cpu_seconds_per_step", float("nan")))
                     fingerprints[name].append(result.get("fingerprint"))
+                    if not str(result.get("code", source)).startswith(str(source)):
+                        sys.exit(f"the {name} child ran {result['code']}, not {source}")
                     print(f"{name} #{repeat + 1}: {times[name][-1] * 1000:.0f} ms/step, "
                           f"{cpu_times[name][-1] * 1000:.0f} CPU-ms/step, "
                           f"weights fingerprint {fingerprints[name][-1]}", flush=True)
