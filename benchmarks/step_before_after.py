@@ -38,6 +38,8 @@ except ImportError:  # colorkeras 0.1: the command module held the set-up
     from colorkeras.train import TrainConfig, build_trainer as build
 settings = json.loads(sys.argv[1])
 keras.utils.set_random_seed(0)
+if settings["policy"] != "float32":
+    keras.mixed_precision.set_global_policy(settings["policy"])
 callbacks = []
 if settings["recipe"] == "encoder":
     from colorkeras.callbacks import EncoderSchedule
@@ -80,7 +82,7 @@ def checkout(revision, scratch):
 
 
 def time_step(source, settings):
-    """Seconds per training step of the colorkeras in ``source``, in a fresh process."""
+    """Figures of a training step of the colorkeras in ``source``, in a fresh process."""
     env = {**os.environ, "PYTHONPATH": str(source), "TF_CPP_MIN_LOG_LEVEL": "3"}
     # Run from the checkout: with ``-c`` the working folder comes first on
     # sys.path, so a child started elsewhere imported that folder's colorkeras.
@@ -106,9 +108,13 @@ def main(argv=None):
     parser.add_argument("--freeze", type=int, choices=(0, 1), default=1,
                         help="with --recipe encoder: 1 times a frozen-encoder step, 0 a "
                              "fine-tuning one (default 1)")
+    parser.add_argument("--after-policy", default="float32",
+                        help="Keras dtype policy of the after side, e.g. mixed_bfloat16 "
+                             "(default float32, as the before side)")
     args = parser.parse_args(argv)
     settings = {k: getattr(args, k) for k in ("steps", "warmup", "size", "batch", "recipe",
                                               "freeze")}
+    policies = {"before": "float32", "after": args.after_policy}
     with tempfile.TemporaryDirectory() as scratch:
         sources = {"before": checkout(args.before, scratch), "after": checkout(args.after, scratch)}
         try:
@@ -117,7 +123,7 @@ def main(argv=None):
             fingerprints = {name: [] for name in sources}
             for repeat in range(args.repeats):
                 for name, source in sources.items():
-                    result = time_step(source, settings)
+                    result = time_step(source, {**settings, "policy": policies[name]})
                     times[name].append(result["seconds_per_step"])
                     cpu_times[name].append(result.get("cpu_seconds_per_step", float("nan")))
                     fingerprints[name].append(result.get("fingerprint"))

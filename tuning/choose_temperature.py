@@ -42,6 +42,9 @@ def main(argv=None):
     parser.add_argument("--image-size", type=int, default=256)
     parser.add_argument("--min-colorfulness", type=float, default=0.0)
     parser.add_argument("--temperatures", type=float, nargs="+", default=TEMPERATURES)
+    parser.add_argument("--dtype", help="score and save the network under this dtype policy "
+                        "(e.g. float32 for a network trained in mixed bfloat16, so that it "
+                        "runs at full speed on CPUs without bfloat16 instructions)")
     parser.add_argument("--out", required=True,
                         help="where the colorizer at the chosen temperature is saved")
     args = parser.parse_args(argv)
@@ -56,6 +59,8 @@ def main(argv=None):
 
     colorizer = keras.models.load_model(args.model, safe_mode=True, compile=False)
     network = colorizer.network
+    if args.dtype:
+        network = network.rebuilt(dtype=args.dtype)
     if network.hparams["head"] != "classification":
         sys.exit(f"{args.model} has no annealed-mean head (train with --loss classification)")
     dataset = make_dataset(args.data, "select", color_space="lab", image_size=args.image_size,

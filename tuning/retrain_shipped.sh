@@ -6,7 +6,8 @@
 #
 # PHOTOS_DIR holds train/ and val/ folders (the project used ../shared/data/photos).
 # MODEL: unet pix2pix cae dcnn resnet densenet (default: all, in that order; pix2pix
-# starts from the shipped unet, runs/ship-unet/shipped.keras, so it comes after it).
+# starts from the shipped unet, runs/ship-unet/shipped.keras, so it comes after it),
+# or unet-continue: the shipped unet trained further, on the widened pool (below).
 #
 # Every run writes runs/ship-<model>/ and resumes there when run again, until it has had
 # its budget: 2 hours of both cores for unet and pix2pix, 40 minutes for the others,
@@ -25,7 +26,7 @@ shift
 models=("$@")
 [ ${#models[@]} -eq 0 ] && models=(unet pix2pix cae dcnn resnet densenet)
 
-declare -A BUDGET=([unet]=240 [pix2pix]=50 [cae]=80 [dcnn]=80 [resnet]=80 [densenet]=80)
+declare -A BUDGET=([unet]=240 [unet-continue]=150 [pix2pix]=50 [cae]=80 [dcnn]=80 [resnet]=80 [densenet]=80)
 common=(--data "$photos" --image-size 256 --crop-size 128 --batch-size 16
         --steps-per-epoch 200 --seed 0 --quiet)
 # The shipped `unet`: a U-Net on the ImageNet-trained EfficientNet-Lite0 encoder, trained as
@@ -40,6 +41,17 @@ unet=(--model unet --color-space lab --loss classification --class-rebalance 1.0
       --learning-rate 0.001 --hparam backbone=efficientnet_lite0 --hparam base_filters=16
       --hparam output_stride=2 --freeze-encoder-epochs 3 --encoder-lr-scale 0.1
       --reduce-lr-patience 2 --select delta_e2000 --select-fraction 0.06)
+
+# The 0.3 `unet`: the 0.2 one (exported_models/unet/unet.keras at ddeff7e, trained on the
+# 3,259-photo pool) continued on the widened pool (11,291 photos) with its encoder kept
+# frozen (non-trainable, so each step skips the encoder's backward pass), in mixed
+# bfloat16, at 2e-4 (5e-4 drove the select ΔE2000 up in two epochs). Every later session
+# continues from the shipped file: INIT_FROM=exported_models/unet/unet.keras.
+unet_continue=(--model unet --color-space lab --loss classification --class-rebalance 1.0
+      --learning-rate 0.0002 --hparam backbone=efficientnet_lite0 --hparam base_filters=16
+      --hparam output_stride=2 --freeze-encoder-epochs 1000 --encoder-lr-scale 0.1
+      --reduce-lr-patience 2 --select delta_e2000 --select-fraction 0.06 --mixed-precision
+      --seed 1 --init-from "${INIT_FROM:-exported_models/unet/unet.keras}")
 
 train() {  # train NAME ARGS...: one run, resumed if its folder exists
   local name=$1; shift
@@ -75,6 +87,9 @@ for m in "${models[@]}"; do
   case $m in
     --ship) ship ;;
     unet) train unet "${unet[@]}" ;;
+    unet-continue)  # ship with: choose_temperature.py runs/ship-unet-continue/model.keras
+      # --dtype float32 --out runs/ship-unet/shipped.keras, then --ship
+      train unet-continue "${unet_continue[@]}" ;;
     pix2pix)
       # The shipped unet (epoch and temperature chosen on `select`) fine-tuned as a GAN
       # generator: LSGAN against a 3-layer PatchGAN plus lambda 100 x the a*b*
@@ -108,7 +123,7 @@ for m in "${models[@]}"; do
       train densenet --model densenet --color-space lab --loss mae \
           --learning-rate 0.002 --hparam blocks=3 --hparam layers_per_block=2 \
           --hparam growth_rate=8 --steps-per-epoch 50 ;;
-    *) echo "unknown model: $m (choose from unet pix2pix cae dcnn resnet densenet, --ship)" >&2
+    *) echo "unknown model: $m (choose from unet unet-continue pix2pix cae dcnn resnet densenet, --ship)" >&2
        exit 2 ;;
   esac
 done

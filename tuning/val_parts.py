@@ -86,7 +86,8 @@ def render(rows, manifest):
                 if key is None:
                     cells.append(f"{values['cf']:.{digits}f}")
                 elif key in values:
-                    cells.append(f"{values[key]:.{digits}f}")
+                    value = values[key]
+                    cells.append("—" if math.isnan(value) else f"{value:.{digits}f}")
             body.append(cells)
         lines += [markdown.table(header, body, align=["left"] + ["right"] * (len(header) - 1)),
                   ""]
