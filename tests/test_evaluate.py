@@ -297,6 +297,7 @@ def test_a_colorizer_that_changes_the_size_gives_one_line(monkeypatch, models, t
           "must return RGB of its input's size")
 
 
+@pytest.mark.slow
 def test_command_line_reports_a_missing_model_in_one_line(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "colorkeras.evaluate", "--models", "missing.keras",

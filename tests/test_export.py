@@ -61,6 +61,7 @@ def test_export_layout(exported):
     assert [p.name for p in target.parent.iterdir()] == ["1"]  # no partial folder left
 
 
+@pytest.mark.slow
 def test_signatures_match_colorize_in_a_fresh_process(exported, tmp_path):
     network, target, files = exported
     out = tmp_path / "served.npz"

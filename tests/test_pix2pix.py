@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import TINY_TRAIN
 
 from colorkeras import metrics, train
 from colorkeras.pix2pix import build_pix2pix
@@ -136,8 +137,7 @@ def test_train_command_trains_pix2pix_and_saves_generator(tmp_path):
     args = ["--model", "pix2pix", "--hparam", "base_filters=4", "--hparam", "depth=2",
             "--d-hparam", "num_layers=2", "--d-hparam", "base_filters=4",
             "--lambda", "50", "--gan-loss", "bce", "--d-learning-rate", "1e-4",
-            "--image-size", "32", "--crop-size", "16", "--batch-size", "4",
-            "--steps-per-epoch", "2", "--quiet", "--out", str(out)]
+            *TINY_TRAIN, "--out", str(out)]
     train.main(["--epochs", "1", *args])
     colorizer = keras.models.load_model(out / "model.keras", safe_mode=True)
     assert not hasattr(colorizer, "discriminator")  # the generator alone is shipped
