@@ -3,7 +3,7 @@
     python benchmarks/video_flicker.py [--model pix2pix] [--size 854x480] [--shots 3]
 
 Writes a colour test clip from the embedded sample photos (a slow pan across
-each, cut to the next, a tone as audio; `video.write_test_clip`), colorizes it
+each, cut to the next, a tone as audio; `benchmarks.clips.write_clip`), colorizes it
 from its luminance alone, and prints, for the output with and without
 `video.ChromaStabilizer` and for the source itself: flicker (mean |Δa*b*|
 between consecutive frames, cuts left out), ΔE2000 to the source's true
@@ -28,6 +28,9 @@ def main(argv=None):
     from colorkeras import cli
 
     cli.quiet_tensorflow()
+    if not __package__:  # run as a file: the checkout's root holds `benchmarks`
+        sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+    from benchmarks.clips import write_clip
     from colorkeras import video
     from colorkeras.data import sample_photos
 
@@ -35,8 +38,7 @@ def main(argv=None):
     photos = sample_photos(args.shots, start=3)
     with tempfile.TemporaryDirectory() as folder:
         clip = pathlib.Path(folder) / "clip.mp4"
-        frames = video.write_test_clip(clip, photos, (width, height), args.frames_per_shot,
-                                       fps=24.0)
+        frames = write_clip(clip, photos, (width, height), args.frames_per_shot, fps=24.0)
         results = {}
         for stabilize in (False, True):
             results[stabilize] = video.colorize_video(

@@ -1,11 +1,24 @@
-"""Shared fixtures: a headless chromium for the page tests.
+"""Shared fixtures and helpers, so that each costly thing is built once per session.
 
-`.ci/run` installs Debian's chromium and chromium-driver; without them the
-browser tests are skipped with the reason, never silently passed.
+- ``tiny_networks``: tiny untrained networks saved as ``.keras`` files, built
+  once and shared by the inference, export, video and evaluation tests.
+- ``trained_run``: one tiny training run; tests that resume or refuse a run
+  copy it (`TrainedRun.copy`, ``shutil.copytree``) rather than train again.
+- ``run_command``: a command run in-process as ``python -m`` would run it,
+  exit status and printed text returned; TensorFlow starts once, not per case.
+- ``imagenet_judge``: the ImageNet classifier (a 17 MB weight file converted
+  at load), loaded once.
+- `read_csv`, `free_port`, `wait_for_file`: plain helpers.
+- ``browser``: a headless chromium for the page tests. `.ci/run` installs
+  Debian's chromium and chromium-driver; without them the browser tests are
+  skipped with the reason, never silently passed.
 """
 
+import csv
+import dataclasses
 import os
 import shutil
+import socket
 import time
 
 import pytest
@@ -13,6 +26,142 @@ import pytest
 os.environ.setdefault("SE_AVOID_STATS", "true")  # Selenium Manager's usage pings: offline
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
+
+# Training arguments that make a run take seconds: what every training test uses.
+TINY_TRAIN = ["--image-size", "32", "--crop-size", "16", "--batch-size", "4",
+              "--steps-per-epoch", "2", "--quiet"]
+# The shared trained run: a 1-level Lab U-Net with 4 filters, one epoch.
+TRAINED_RUN = ["--model", "unet", "--hparam", "depth=1", "--hparam", "base_filters=4",
+               "--color-space", "lab", *TINY_TRAIN]
+# Hyperparameters of the tiny networks, per architecture: seconds to build and run.
+TINY_HPARAMS = {
+    "unet": dict(depth=2, base_filters=4),
+    "resnet": dict(base_filters=8, stages=2, blocks_per_stage=1),
+    "cae": dict(base_filters=4),
+    "dcnn": dict(depth=2, filters=4),
+}
+
+
+def read_csv(path):
+    """The rows of a CSV file with a header, as dictionaries of strings."""
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_file(path, timeout=10.0):
+    """Chromium writes a temporary file first and renames it when done."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if path.is_file():
+            return path
+        time.sleep(0.1)
+    return None
+
+
+# --- networks and runs ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tiny_networks(tmp_path_factory):
+    """``saved(name, color_space)`` -> path of a saved tiny untrained network.
+
+    Each (name, space) is built and saved once per session, seeded, so every
+    test that reads it sees the same weights. Tests must not write to it.
+    """
+    import keras
+
+    from colorkeras.models import build_model
+
+    folder = tmp_path_factory.mktemp("tiny-networks")
+    saved = {}
+
+    def get(name="unet", color_space="lab"):
+        if (name, color_space) not in saved:
+            keras.utils.set_random_seed(0)
+            path = folder / f"{name}-{color_space}.keras"
+            build_model(name, color_space=color_space, **TINY_HPARAMS[name]).save(path)
+            saved[name, color_space] = path
+        return saved[name, color_space]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def tiny_network(tiny_networks):
+    """The path of the tiny Lab U-Net (depth 2, 4 filters), saved untrained."""
+    return tiny_networks("unet", "lab")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainedRun:
+    """A finished one-epoch run of ``python -m colorkeras.train TRAINED_RUN``."""
+
+    out: object  # pathlib.Path of the run folder (read-only: copy it to change it)
+    args: tuple  # the arguments it was trained with, --out and --epochs aside
+
+    def copy(self, folder):
+        """A copy of the run in ``folder``: ``(its path, its arguments with --out)``."""
+        target = folder / "run"
+        shutil.copytree(self.out, target)
+        return target, [*self.args, "--out", str(target)]
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory):
+    """One tiny training run shared by the tests that resume or reuse a run."""
+    from colorkeras import train
+
+    out = tmp_path_factory.mktemp("trained") / "run"
+    train.main(["--epochs", "1", *TRAINED_RUN, "--out", str(out)])
+    return TrainedRun(out, tuple(TRAINED_RUN))
+
+
+@pytest.fixture(scope="session")
+def imagenet_judge():
+    """`semantic.ImageNetJudge`: the converted EfficientNet-Lite0 ImageNet classifier."""
+    from colorkeras import semantic
+
+    return semantic.ImageNetJudge()
+
+
+# --- commands ----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class CommandResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def run_command(capsys):
+    """``run_command(main, *argv)``: a command's ``main`` run through `cli.run`, in-process.
+
+    As ``python -m colorkeras.<command> ARGV`` runs it (one-line errors, the
+    exit status), without starting TensorFlow again. Returns a
+    `CommandResult` with what it printed.
+    """
+    from colorkeras import cli
+
+    def run(main, *argv):
+        capsys.readouterr()  # what came before is not this command's
+        with pytest.raises(SystemExit) as info:
+            cli.run(main, [str(a) for a in argv])
+        out, err = capsys.readouterr()
+        return CommandResult(info.value.code, out, err)
+
+    return run
+
+
+# --- the browser -------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -41,13 +190,3 @@ def browser(tmp_path):
     driver.downloads = downloads
     yield driver
     driver.quit()
-
-
-def wait_for_file(path, timeout=10.0):
-    """Chromium writes a temporary file first and renames it when done."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if path.is_file():
-            return path
-        time.sleep(0.1)
-    return None

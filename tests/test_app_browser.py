@@ -1,7 +1,5 @@
 """The web app end to end in headless chromium: upload, colorize, download, a bad file."""
 
-import socket
-
 import numpy as np
 import pytest
 from PIL import Image
@@ -9,7 +7,7 @@ from PIL import Image
 pytest.importorskip("gradio", reason="the web app's extra is not installed "
                     "(pip install -e '.[app]'; .ci/run does it)")
 pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-from conftest import wait_for_file  # noqa: E402
+from conftest import free_port, wait_for_file  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -18,12 +16,6 @@ from colorkeras import app, images  # noqa: E402
 from colorkeras.data import SAMPLE_DIR  # noqa: E402
 
 TIMEOUT = 180
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -28,7 +28,8 @@ def test_a_value_error_from_elsewhere_keeps_its_traceback():
         cli.run(main, [])
 
 
-def _command_stderr(env_level=None):
+def _command(*argv, env_level=None):
+    """``python -m colorkeras.train ARGV`` in a fresh process: its (exit status, stderr)."""
     import os
     import subprocess
     import sys
@@ -36,12 +37,19 @@ def _command_stderr(env_level=None):
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     if env_level is not None:
         env["TF_CPP_MIN_LOG_LEVEL"] = env_level
-    return subprocess.run([sys.executable, "-m", "colorkeras.train", "--help"], env=env,
-                          capture_output=True, text=True, timeout=120).stderr
+    result = subprocess.run([sys.executable, "-m", "colorkeras.train", *argv], env=env,
+                            capture_output=True, text=True, timeout=120)
+    return result.returncode, result.stderr
 
 
 @pytest.mark.slow
-def test_commands_hide_tensorflow_start_up_noise_unless_asked():
-    assert "oneDNN" not in _command_stderr() and "cuda" not in _command_stderr().lower()
+def test_a_real_command_gives_one_line_without_tensorflow_start_up_noise():
+    """The one `python -m` run of a bad argument: the others run in-process (test_train)."""
+    code, stderr = _command("--model", "vgg")
+    assert code == 2
+    assert stderr.strip().splitlines() == [stderr.strip()]  # no TensorFlow lines before it
+    assert "invalid choice: 'vgg'" in stderr and "Traceback" not in stderr
+    assert "oneDNN" not in stderr and "cuda" not in stderr.lower()
     # A user who sets the level gets TensorFlow's own output: the check can fail.
-    assert "oneDNN" in _command_stderr(env_level="0")
+    code, stderr = _command("--help", env_level="0")
+    assert code == 0 and "oneDNN" in stderr

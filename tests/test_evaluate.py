@@ -1,9 +1,9 @@
 """`python -m colorkeras.evaluate`: reports, the density metric, the Turing page, bad inputs."""
 
-import csv
 import json
 import pathlib
 import re
+import shutil
 import subprocess
 import sys
 
@@ -11,10 +11,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import read_csv
 from PIL import Image
 
-from colorkeras import (Colorizer, build_model, cli, color, data, density, evaluate,
-                        evaluation_report, metrics, scoring, turing)
+from colorkeras import (color, data, density, evaluate, evaluation_report, metrics, scoring,
+                        semantic, turing)
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SIZE = 32
@@ -23,15 +24,14 @@ TINY_DENSITY = ["--density-size", "16", "--density-epochs", "1", "--density-step
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    """Two tiny untrained networks saved as training saves them, and a foreign model."""
+def models(tmp_path_factory, tiny_networks):
+    """Two tiny untrained networks, one a run folder's model.keras; a foreign model; garbage."""
     folder = tmp_path_factory.mktemp("models")
-    keras.utils.set_random_seed(0)  # untrained, but the same colours every run
     unet = folder / "unet_tiny.keras"
-    Colorizer(build_model("unet", color_space="yuv", depth=1, base_filters=4)).save(unet)
+    shutil.copyfile(tiny_networks("unet", "yuv"), unet)
     run = folder / "dcnn-run"
     run.mkdir()
-    Colorizer(build_model("dcnn", color_space="lab", depth=2, filters=4)).save(run / "model.keras")
+    shutil.copyfile(tiny_networks("dcnn", "lab"), run / "model.keras")
     foreign = folder / "foreign.keras"
     inputs = keras.Input((None, None, 1))
     keras.Model(inputs, keras.layers.Conv2D(3, 1, name="head")(inputs)).save(foreign)
@@ -52,8 +52,7 @@ def evaluation(models, tmp_path_factory):
 
 
 def _rows(out):
-    with open(out / "results.csv") as f:
-        return list(csv.DictReader(f))
+    return read_csv(out / "results.csv")
 
 
 def _table(summary, heading):
@@ -245,13 +244,16 @@ def test_tfds_source_names_photos_by_split_and_index(models, tmp_path):
     assert rows and not list(out.glob("sheet_*.png"))
 
 
-def _fails(argv, capsys, message):
-    """Run the command in-process; it must exit 2 with one line naming the problem."""
-    with pytest.raises(SystemExit) as exit_info:
-        cli.run(evaluate.main, argv)
-    assert exit_info.value.code == 2
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], lines
+@pytest.fixture
+def fails(run_command):
+    """``fails(argv, message)``: the command, in-process, exits 2 with one line naming it."""
+    def check(argv, message):
+        result = run_command(evaluate.main, *argv)
+        assert result.code == 2
+        lines = result.err.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], lines
+
+    return check
 
 
 @pytest.mark.parametrize("model, message", [
@@ -260,41 +262,42 @@ def _fails(argv, capsys, message):
     ("garbage", "cannot load model"),
     ("no-such-name", "Unknown model"),
 ])
-def test_bad_models_give_one_line(models, tmp_path, capsys, model, message):
+def test_bad_models_give_one_line(models, tmp_path, fails, model, message):
     out = tmp_path / "out"
-    _fails(["--models", models.get(model, model), "--out", str(out), *TINY], capsys, message)
+    fails(["--models", models.get(model, model), "--out", str(out), *TINY], message)
     assert not out.exists()  # nothing is written before every input proved valid
 
 
-def test_bad_data_and_options_give_one_line(models, tmp_path, capsys):
+def test_bad_data_and_options_give_one_line(models, tmp_path, fails):
     empty = tmp_path / "empty"
     empty.mkdir()
     for split in ("val", "all"):
-        _fails(["--models", models["unet"], "--data", str(empty), "--split", split,
-                "--out", str(tmp_path / "o")], capsys, "No ")
-    _fails(["--models", models["unet"], "--turing", "9", "--out", str(tmp_path / "o"), *TINY],
-           capsys, "more pairs")
-    _fails(["--models", "--turing", "1", *TINY], capsys, "needs at least one model")
-    _fails(["--fit-density", "--density", "x.keras", *TINY], capsys, "not allowed with")
-    _fails(["--fit-density", "--density-size", "20", "--out", str(tmp_path / "o"), *TINY],
-           capsys, "multiple of")
-    _fails(["--models", "--density", "missing_vae.keras", "--out", str(tmp_path / "o"), *TINY],
-           capsys, "Density model not found")
+        fails(["--models", models["unet"], "--data", str(empty), "--split", split,
+               "--out", str(tmp_path / "o")], "No ")
+    fails(["--models", models["unet"], "--turing", "9", "--out", str(tmp_path / "o"), *TINY],
+          "more pairs")
+    fails(["--models", "--turing", "1", *TINY], "needs at least one model")
+    fails(["--fit-density", "--density", "x.keras", *TINY], "not allowed with")
+    fails(["--fit-density", "--density-size", "20", "--out", str(tmp_path / "o"), *TINY],
+          "multiple of")
+    fails(["--models", "--density", "missing_vae.keras", "--out", str(tmp_path / "o"), *TINY],
+          "Density model not found")
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "keep.txt").write_text("x")
-    _fails(["--models", models["unet"], "--out", str(busy), *TINY], capsys, "--overwrite")
+    fails(["--models", models["unet"], "--out", str(busy), *TINY], "--overwrite")
     assert not (tmp_path / "o").exists()
 
 
-def test_a_colorizer_that_changes_the_size_gives_one_line(monkeypatch, models, tmp_path, capsys):
+def test_a_colorizer_that_changes_the_size_gives_one_line(monkeypatch, models, tmp_path, fails):
     from colorkeras import inference
 
     monkeypatch.setattr(inference, "load", lambda path: _Fake(scale=2))
-    _fails(["--models", models["unet"], "--out", str(tmp_path / "o"), *TINY], capsys,
-           "must return RGB of its input's size")
+    fails(["--models", models["unet"], "--out", str(tmp_path / "o"), *TINY],
+          "must return RGB of its input's size")
 
 
+@pytest.mark.slow
 def test_command_line_reports_a_missing_model_in_one_line(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "colorkeras.evaluate", "--models", "missing.keras",
@@ -340,34 +343,58 @@ def test_a_black_and_white_photo_keeps_the_cf_ratio_a_ratio_of_means(models, tmp
     assert bw and bw[0]["colorfulness_ratio"] == "nan"  # undefined for a gray truth
 
 
-def test_imagenet_labels_add_the_semantic_test(models, tmp_path):
+class _ColourJudge:
+    """A stand-in ImageNet classifier that knows a balloon by its colour alone.
+
+    Gray in, class 0; any colour in, the balloon's class. So the semantic
+    columns must read 0 for the gray output and 1 for the truth and for a
+    colourful output: a judge run on the wrong images, or a wrong class
+    compared, shows. The real classifier is checked in test_efficientnet_lite.
+    """
+
+    def __init__(self, balloon):
+        self.balloon = balloon
+        self.batches = 0
+
+    def top1(self, rgb):
+        self.batches += 1
+        rgb = np.asarray(rgb)
+        chroma = np.abs(rgb - rgb.mean(axis=-1, keepdims=True)).max(axis=(1, 2, 3))
+        return np.where(chroma > 1e-3, self.balloon, 0)
+
+
+def test_imagenet_labels_add_the_semantic_test(models, tmp_path, monkeypatch):
     balloon = "plasma-workspace-data-9cbb93176d.jpg"  # ImageNet's n02782093, balloon
     other = "krank-19ab4f4cc5.jpg"
     folder = _photo_folder(tmp_path, [balloon, other])
     labels = tmp_path / "labels.csv"
     labels.write_text(f"file,wnid\n{balloon},n02782093\n")
+    judge = _ColourJudge(semantic.imagenet_wnids().index("n02782093"))
+    monkeypatch.setattr(semantic, "ImageNetJudge", lambda: judge)
     out = tmp_path / "out"
     assert evaluate.main(["--models", models["unet"], "--data", str(folder), "--split", "all",
                           "--imagenet-labels", str(labels), "--out", str(out),
-                          "--sheet-images", "0", "--image-size", "224", "--quiet"]) == 0
+                          "--sheet-images", "0", "--image-size", "32", "--quiet"]) == 0
+    assert judge.batches > 0
     rows = {(r["model"], r["image"]): r for r in _rows(out)}
-    assert rows[(scoring.GRAY, other)]["imagenet_top1"] == "nan"
+    assert rows[(scoring.GRAY, other)]["imagenet_top1"] == "nan"  # no label, no verdict
     assert rows[(scoring.GRAY, balloon)]["truth_imagenet_top1"] == "1.0"
-    assert rows[(scoring.GRAY, balloon)]["imagenet_top1"] in ("0.0", "1.0")
+    assert rows[(scoring.GRAY, balloon)]["imagenet_top1"] == "0.0"
+    mine = rows[("unet_tiny", balloon)]
+    assert float(mine["colorfulness"]) > 0 and mine["imagenet_top1"] == "1.0"
     summary = (out / "summary.md").read_text()
     subset = _table(summary, "## ImageNet photos on their own")
     assert subset[scoring.GRAY]["images"] == "1"
+    assert subset[scoring.GRAY]["ImageNet top-1"] == "0.000"
+    assert subset["unet_tiny"]["ImageNet top-1"] == "1.000"
     assert subset[scoring.TRUTH]["ImageNet top-1"] == "1.000"
 
 
-def test_imagenet_labels_without_a_class_give_one_line(models, tmp_path, capsys):
+def test_imagenet_labels_without_a_class_give_one_line(models, tmp_path, fails):
     labels = tmp_path / "labels.csv"
     labels.write_text("file,wnid\na.jpg,not-a-wnid\n")
-    with pytest.raises(SystemExit) as exit_info:
-        cli.run(evaluate.main, ["--models", models["unet"], "--imagenet-labels", str(labels),
-                                "--out", str(tmp_path / "o"), *TINY])
-    assert exit_info.value.code != 0
-    assert "names an ImageNet class" in capsys.readouterr().err
+    fails(["--models", models["unet"], "--imagenet-labels", str(labels),
+           "--out", str(tmp_path / "o"), *TINY], "names an ImageNet class")
 
 
 def test_a_plain_folder_is_scored_whole_by_default(models, tmp_path, capsys):

@@ -1,21 +1,18 @@
 """The SavedModel export: what TF Serving sees, and that it matches colorize."""
 
 import json
-import pathlib
+import shutil
 import subprocess
 import sys
 
-import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
-from colorkeras import cli, export, inference
-from colorkeras.models import build_model
+from colorkeras import export, inference
 
 RENDER_SIZE = 24
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-SAVED_MODEL_CLI = pathlib.Path(sys.executable).with_name("saved_model_cli")
 
 # Runs in a fresh interpreter: only TensorFlow, no colorkeras, as a server would.
 SERVE = """
@@ -42,12 +39,11 @@ np.savez(out, **results)
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory):
+def exported(tmp_path_factory, tiny_network):
     """(tiny network path, its export folder, test image paths)."""
     folder = tmp_path_factory.mktemp("export")
-    keras.utils.set_random_seed(0)
     network = folder / "tiny.keras"
-    build_model("unet", color_space="lab", depth=2, base_filters=4).save(network)
+    shutil.copyfile(tiny_network, network)
     target = export.export(network, folder / "tiny", render_size=RENDER_SIZE)
     rng = np.random.default_rng(0)
     files = []
@@ -65,6 +61,7 @@ def test_export_layout(exported):
     assert [p.name for p in target.parent.iterdir()] == ["1"]  # no partial folder left
 
 
+@pytest.mark.slow
 def test_signatures_match_colorize_in_a_fresh_process(exported, tmp_path):
     network, target, files = exported
     out = tmp_path / "served.npz"
@@ -82,44 +79,44 @@ def test_signatures_match_colorize_in_a_fresh_process(exported, tmp_path):
             assert np.abs(got - expected).max() <= 1, (signature, path.name)
 
 
-def test_saved_model_cli_shows_dynamic_predict_signatures(exported):
+def test_signatures_are_dynamic_predict_signatures(exported):
+    """What ``saved_model_cli show --all`` prints, read from saved_model.pb in-process."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
     _, target, _ = exported
-    result = subprocess.run(
-        [str(SAVED_MODEL_CLI), "show", "--dir", str(target), "--all"],
-        capture_output=True, text=True, timeout=300, check=True,
-    )
-    text = result.stdout
-    blocks = {
-        name: text.split(f"signature_def['{name}']:")[1].split("signature_def[")[0]
-        for name in ("serving_default", "colorize_encoded")
-    }
-    default, encoded = blocks["serving_default"], blocks["colorize_encoded"]
-    assert "inputs['images']" in default and "DT_UINT8" in default
-    assert "shape: (-1, -1, -1, -1)" in default and "shape: (-1, -1, -1, 3)" in default
-    assert "outputs['colorized']" in default
-    assert "inputs['image_bytes']" in encoded and "outputs['colorized_bytes']" in encoded
-    assert "DT_STRING" in encoded and "shape: (-1)" in encoded
-    for block in blocks.values():
-        assert f"Method name is: {export.METHOD_NAME}" in block
+    saved = saved_model_pb2.SavedModel.FromString((target / "saved_model.pb").read_bytes())
+    signatures = saved.meta_graphs[0].signature_def
+
+    def spec(tensor_info):
+        dims = tuple(d.size for d in tensor_info.tensor_shape.dim)
+        return tf.dtypes.as_dtype(tensor_info.dtype).name, dims
+
+    default, encoded = signatures["serving_default"], signatures["colorize_encoded"]
+    assert {k: spec(v) for k, v in default.inputs.items()} == {"images": ("uint8", (-1,) * 4)}
+    assert {k: spec(v) for k, v in default.outputs.items()} == {
+        "colorized": ("uint8", (-1, -1, -1, 3))}
+    assert {k: spec(v) for k, v in encoded.inputs.items()} == {"image_bytes": ("string", (-1,))}
+    assert {k: spec(v) for k, v in encoded.outputs.items()} == {
+        "colorized_bytes": ("string", (-1,))}
+    for signature in (default, encoded):
+        assert signature.method_name == export.METHOD_NAME
 
 
-def run_command(argv, capsys):
-    with pytest.raises(SystemExit) as info:
-        cli.run(export.main, [str(a) for a in argv])
-    return info.value.code, capsys.readouterr()
+def run_export(run_command, *argv):
+    result = run_command(export.main, *argv)
+    return result.code, result
 
-
-def test_command_versions(exported, tmp_path, capsys):
+def test_command_versions(exported, tmp_path, run_command):
     network, target, _ = exported
     base = tmp_path / "served"
     (base / "3").mkdir(parents=True)  # an older version already there
     (base / "3" / "keep").write_text("")
-    code, _ = run_command([network, "--out", base, "--render-size", 16], capsys)
+    code, _ = run_export(run_command, network, "--out", base, "--render-size", 16)
     assert code == 0 and (base / "4" / "saved_model.pb").is_file()
-    code, output = run_command([network, "--out", base, "--version", 3], capsys)
+    code, output = run_export(run_command, network, "--out", base, "--version", 3)
     assert code == 2 and "exists" in output.err
     assert (base / "3" / "keep").exists()
-    code, output = run_command([network], capsys)
+    code, output = run_export(run_command, network)
     assert code == 2 and "--out is needed" in output.err
 
 

@@ -11,7 +11,7 @@ import tensorflow as tf
 from PIL import Image
 
 import colorkeras
-from colorkeras import cli, color, images, inference
+from colorkeras import color, images, inference
 from colorkeras.layers import CropLike, PadToMultiple
 from colorkeras.models import build_model
 
@@ -20,23 +20,13 @@ from colorkeras.models import build_model
 colorize_command = importlib.import_module("colorkeras.colorize")
 
 # One tiny untrained network per colour space, with different size multiples.
-TINY = {
-    "rgb": ("unet", dict(depth=2, base_filters=4)),
-    "lab": ("resnet", dict(base_filters=8, stages=2, blocks_per_stage=1)),
-    "yuv": ("cae", dict(base_filters=4)),
-}
+TINY = {"rgb": "unet", "lab": "resnet", "yuv": "cae"}
 
 
 @pytest.fixture(scope="module")
-def networks(tmp_path_factory):
-    """{space: path of a saved bare network}."""
-    folder = tmp_path_factory.mktemp("networks")
-    keras.utils.set_random_seed(0)
-    paths = {}
-    for space, (name, hparams) in TINY.items():
-        paths[space] = folder / f"{name}-{space}.keras"
-        build_model(name, color_space=space, **hparams).save(paths[space])
-    return paths
+def networks(tiny_networks):
+    """{space: path of a saved bare network} (conftest's, shared by the session)."""
+    return {space: tiny_networks(name, space) for space, name in TINY.items()}
 
 
 @pytest.fixture(scope="module")
@@ -186,9 +176,14 @@ def test_colorize_accepts_paths_pil_and_arrays(colorizer, tmp_path):
 
 
 def test_public_api_survives_importing_the_command(colorizer):
-    # Importing colorkeras.colorize (the command) leaves the name to the function.
-    assert colorize_command.main  # the command module is loaded
+    """Importing colorkeras.colorize (the command module) leaves the name to the function."""
+    import inspect
+    import sys
+
+    assert sys.modules["colorkeras.colorize"] is colorize_command  # the command is loaded
+    assert inspect.ismodule(colorize_command) and colorize_command.main is not inference.colorize
     assert colorkeras.colorize is inference.colorize
+    assert list(inspect.signature(colorkeras.colorize).parameters)[:2] == ["image", "model"]
     assert colorkeras.colorize(photo(), colorizer).shape == (24, 32, 3)
     assert colorkeras.load is inference.load
 
@@ -323,12 +318,14 @@ def test_write_image_is_atomic_and_readable(tmp_path):
 # --- the command ----------------------------------------------------------------------
 
 
-def run_command(argv, capsys=None):
-    """Run the command as `python -m` would; return (exit status, stdout, stderr)."""
-    with pytest.raises(SystemExit) as info:
-        cli.run(colorize_command.main, [str(a) for a in argv])
-    out, err = capsys.readouterr() if capsys else ("", "")
-    return info.value.code, out, err
+@pytest.fixture
+def colorize(run_command):
+    """The command, run in-process: ``colorize(*argv) -> (exit status, stdout, stderr)``."""
+    def run(*argv):
+        result = run_command(colorize_command.main, *argv)
+        return result.code, result.out, result.err
+
+    return run
 
 
 @pytest.fixture
@@ -342,72 +339,64 @@ def folder(tmp_path):
     return root
 
 
-def test_command_keeps_relative_paths(folder, networks, tmp_path, capsys):
+def test_command_keeps_relative_paths(colorize, folder, networks, tmp_path):
     out = tmp_path / "out"
-    code, stdout, _ = run_command(
-        [folder, "--out", out, "--model", networks["rgb"], "--recursive", "--render-size", 16],
-        capsys,
-    )
+    code, stdout, _ = colorize(folder, "--out", out, "--model", networks["rgb"], "--recursive",
+                               "--render-size", 16)
     assert code == 0
     written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     assert written == ["a.png", "b.png", os.path.join("sub", "c.png")]
     assert np.asarray(Image.open(out / "sub" / "c.png")).shape == (9, 9, 3)
     assert "Colorized 3 image(s)" in stdout
     # Without --recursive only the top level is read.
-    code, _, _ = run_command([folder, "--out", tmp_path / "flat", "--model", networks["rgb"]])
+    code, _, _ = colorize(*[folder, "--out", tmp_path / "flat", "--model", networks["rgb"]])
     assert sorted(p.name for p in (tmp_path / "flat").iterdir()) == ["a.png", "b.png"]
 
 
-def test_command_ignores_its_own_outputs_inside_an_input_folder(folder, networks, capsys):
+def test_command_ignores_its_own_outputs_inside_an_input_folder(colorize, folder, networks):
     argv = [folder, "--out", folder / "colour", "--model", networks["rgb"], "--recursive"]
     for _ in range(2):  # the second run must not colorize the first run's outputs
-        code, stdout, _ = run_command(argv, capsys)
+        code, stdout, _ = colorize(*argv)
         assert code == 0
     assert "kept 3 existing" in stdout
     assert not (folder / "colour" / "colour").exists()
 
 
-def test_command_never_overwrites_unless_told(folder, networks, tmp_path, capsys):
+def test_command_never_overwrites_unless_told(colorize, folder, networks, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "a.jpg").write_bytes(b"mine")
     argv = [folder / "a.png", "--out", out, "--model", networks["rgb"], "--format", "jpg"]
-    code, stdout, _ = run_command(argv, capsys)
+    code, stdout, _ = colorize(*argv)
     assert code == 0 and "kept 1 existing" in stdout
     assert (out / "a.jpg").read_bytes() == b"mine"
-    code, _, _ = run_command([*argv, "--overwrite"], capsys)
+    code, _, _ = colorize(*argv, "--overwrite")
     assert code == 0
     assert Image.open(out / "a.jpg").format == "JPEG"
 
 
-def test_command_never_writes_over_an_input(folder, networks, capsys):
+def test_command_never_writes_over_an_input(colorize, folder, networks):
     before = (folder / "a.png").read_bytes()
-    code, _, err = run_command(
-        [folder, "--out", folder, "--model", networks["rgb"], "--overwrite"], capsys
-    )
+    code, _, err = colorize(folder, "--out", folder, "--model", networks["rgb"], "--overwrite")
     assert code == 2 and "would replace the input" in err
     assert (folder / "a.png").read_bytes() == before
     assert not (folder / "b.png").exists()  # nothing at all was written
 
 
-def test_command_refuses_two_inputs_for_one_output(folder, networks, tmp_path, capsys):
+def test_command_refuses_two_inputs_for_one_output(colorize, folder, networks, tmp_path):
     Image.fromarray(photo()).save(folder / "sub" / "a.jpg")
-    code, _, err = run_command(
-        [folder / "a.png", folder / "sub" / "a.jpg", "--out", tmp_path / "out",
-         "--model", networks["rgb"]],
-        capsys,
-    )
+    code, _, err = colorize(folder / "a.png", folder / "sub" / "a.jpg", "--out", tmp_path / "out",
+                            "--model", networks["rgb"])
     assert code == 2 and "would both be written" in err
     assert not (tmp_path / "out").exists()
 
 
-def test_command_skips_and_counts_bad_files(folder, networks, tmp_path, capsys):
+def test_command_skips_and_counts_bad_files(colorize, folder, networks, tmp_path):
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     Image.fromarray(photo(40, 40)).save(folder / "big.png")
     out = tmp_path / "out"
-    code, stdout, err = run_command(
-        [folder, "--out", out, "--model", networks["rgb"], "--max-pixels", 1000], capsys
-    )
+    code, stdout, err = colorize(folder, "--out", out, "--model", networks["rgb"],
+                                 "--max-pixels", 1000)
     assert code == 1
     warnings = [line for line in err.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 2
@@ -417,23 +406,21 @@ def test_command_skips_and_counts_bad_files(folder, networks, tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png"]
 
 
-def test_command_reads_awkward_files(networks, tmp_path, capsys):
+def test_command_reads_awkward_files(colorize, networks, tmp_path):
     files, _ = save_variants(tmp_path)
     out = tmp_path / "out"
-    code, _, err = run_command([*files.values(), "--out", out, "--model", networks["lab"]], capsys)
+    code, _, err = colorize(*[*files.values(), "--out", out, "--model", networks["lab"]])
     assert code == 0, err
     for name in files:
         written = np.asarray(Image.open(out / pathlib.Path(name).with_suffix(".png")))
         assert written.shape == ((24, 16, 3) if name == "rotated.jpg" else (16, 24, 3))
 
 
-def test_command_errors_are_one_line(networks, tmp_path, capsys):
-    code, _, err = run_command([tmp_path / "nothing", "--out", tmp_path / "o"], capsys)
+def test_command_errors_are_one_line(colorize, networks, tmp_path):
+    code, _, err = colorize(tmp_path / "nothing", "--out", tmp_path / "o")
     assert code == 2 and err.strip().startswith("error: No such file")
     Image.fromarray(photo()).save(tmp_path / "x.png")
-    code, _, err = run_command(
-        [tmp_path / "x.png", "--out", tmp_path / "o", "--model", "nope"], capsys
-    )
+    code, _, err = colorize(tmp_path / "x.png", "--out", tmp_path / "o", "--model", "nope")
     assert code == 2 and "Unknown model 'nope'" in err and len(err.strip().splitlines()) == 1
 
 
@@ -442,18 +429,6 @@ def test_command_help_lists_the_options():
     for option in ["--out", "--model", "--render-size", "--recursive", "--overwrite",
                    "--format", "--max-pixels"]:
         assert option in text
-
-
-def test_colorize_stays_the_documented_function_after_importing_the_command():
-    import inspect
-
-    importlib.import_module("colorkeras.colorize")
-    assert inspect.isfunction(colorkeras.colorize)
-    assert list(inspect.signature(colorkeras.colorize).parameters)[:2] == ["image", "model"]
-    assert colorkeras.colorize.__doc__
-    from colorkeras.colorize import main  # the command is still reachable
-
-    assert callable(main)
 
 
 def test_colorize_with_a_raw_network_traces_once(networks):

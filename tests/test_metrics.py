@@ -211,13 +211,18 @@ def test_colour_bleeding_without_edges_is_one():
 )
 def test_keras_metrics_average_the_functions(metric_class, fn):
     batches = [(random_rgb(seed=s), random_rgb(seed=s + 10)) for s in range(2)]
-    metric = metric_class()
+    metric = metric_class(name="val_custom")  # not the default: the round trip must keep it
     for truth, pred in batches:
         metric.update_state(truth, pred)
     expected = np.mean(np.concatenate([fn(t, p).numpy() for t, p in batches]))
     np.testing.assert_allclose(float(metric.result()), expected, rtol=1e-5)
+    # The config round trip gives the same metric: same settings, same figure.
     restored = metric_class.from_config(metric.get_config())
-    assert restored.name == metric.name
+    assert restored.get_config() == metric.get_config()
+    assert restored.name == "val_custom" and type(restored) is metric_class
+    for truth, pred in batches:
+        restored.update_state(truth, pred)
+    np.testing.assert_allclose(float(restored.result()), float(metric.result()), rtol=1e-6)
 
 
 def test_keras_metric_in_compile():

@@ -6,7 +6,6 @@ folder, the weights match one process at the same global batch and seed, and
 a run killed mid-way resumes when every worker is restarted.
 """
 
-import csv
 import os
 import pathlib
 import signal
@@ -17,6 +16,7 @@ import time
 import keras
 import numpy as np
 import pytest
+from conftest import read_csv
 
 import colorkeras.models  # noqa: F401 - registers the layers the saved networks use
 from colorkeras import distribution
@@ -86,8 +86,7 @@ def test_two_workers_train_like_one_process_and_only_the_chief_writes(kind, tmp_
     assert "Best model" in chief and "Worker done" in worker
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in single.iterdir())
     assert list((tmp_path / "tmp").iterdir()) == []  # the worker's copy is gone
-    with open(out / "history.csv") as f:
-        assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1"]
+    assert [row["epoch"] for row in read_csv(out / "history.csv")] == ["0", "1"]
     for a, b in zip(weights(single / "last.keras"), weights(out / "last.keras")):
         np.testing.assert_allclose(b, a, atol=WEIGHT_TOLERANCE)
 
@@ -108,11 +107,14 @@ def test_a_killed_run_resumes_when_every_worker_restarts(tmp_path):
     workers[0].send_signal(signal.SIGKILL)  # ...and the chief, stuck in a collective, too
     for w in workers:
         w.communicate(timeout=TIMEOUT)
-    with open(history) as f:
-        done = len(list(csv.DictReader(f)))
+    done = len(read_csv(history))
     assert 2 <= done < 6
+    at_kill = weights(out / "last.keras")
     finish(start_workers(args, out, tmp_path))
-    with open(history) as f:
-        epochs = [int(row["epoch"]) for row in csv.DictReader(f)]
+    epochs = [int(row["epoch"]) for row in read_csv(history)]
     assert epochs == list(range(6))  # resumed after the last finished epoch, none twice
-    assert keras.models.load_model(out / "model.keras") is not None
+    # The restarted workers trained on, and the chosen model is a working colorizer.
+    assert any(not np.array_equal(a, b) for a, b in zip(at_kill, weights(out / "last.keras")))
+    model = keras.models.load_model(out / "model.keras", safe_mode=True)
+    rgb = model.predict(np.full((1, 24, 40, 1), 0.5, np.float32), verbose=0)
+    assert rgb.shape == (1, 24, 40, 3) and np.isfinite(rgb).all()

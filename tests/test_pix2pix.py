@@ -4,9 +4,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import TINY_TRAIN
 
-from colorkeras import train
-from colorkeras.models.patchgan import build_patchgan
+from colorkeras import metrics, train
 from colorkeras.pix2pix import build_pix2pix
 
 TINY_G = {"base_filters": 4, "depth": 2}
@@ -63,22 +63,32 @@ def test_generator_loss_falls_with_gan_term_off():
     assert losses[-1] < 0.75 * losses[0]
 
 
-def test_test_step_reports_the_same_metrics():
-    gan = _gan()
+def test_test_step_reports_the_losses_of_the_batch_and_trains_nothing():
+    """Each logged figure is recomputed here from the two networks' own outputs."""
+    gan = _gan(lambda_=50.0, gan_weight=2.0)
     gray, target = _batch()
+    gan.build_state(gray)
+    weights = _copy(gan.weights)
     logs = gan.evaluate(gray, target, verbose=0, return_dict=True)
-    assert {"g_loss", "d_loss", "gan_loss", "rec_loss", "mae", "psnr"} <= set(logs)
+    assert not _changed(weights, gan.weights)
+    fake = gan.generator(gray, training=False)  # RGB: the default colour space
+    real_scores = gan.discriminator([gray, target], training=False)
+    fake_scores = gan.discriminator([gray, fake], training=False)
+    rec = float(tf.reduce_mean(tf.abs(target - fake)))
+    gan_term = float(tf.reduce_mean(tf.square(1.0 - fake_scores)))
+    d_loss = float(tf.reduce_mean(tf.square(1.0 - real_scores))
+                   + tf.reduce_mean(tf.square(fake_scores)))
+    assert logs["rec_loss"] == pytest.approx(rec, rel=1e-4)
+    assert logs["mae"] == pytest.approx(rec, rel=1e-4)  # RGB error of an RGB generator
+    assert logs["gan_loss"] == pytest.approx(gan_term, rel=1e-4)
+    assert logs["g_loss"] == pytest.approx(50.0 * rec + 2.0 * gan_term, rel=1e-4)
+    assert logs["d_loss"] == pytest.approx(d_loss, rel=1e-4)
+    assert logs["psnr"] == pytest.approx(float(tf.reduce_mean(metrics.psnr(target, fake))),
+                                         rel=1e-4)
 
 
-@pytest.mark.parametrize("size", [128, 256])
-def test_discriminator_scores_one_value_per_patch(size):
-    disc = build_patchgan(color_space="lab", num_layers=3, base_filters=4)
-    gray = tf.zeros([1, size, size, 1])
-    scores = disc([gray, tf.zeros([1, size, size, 2])])
-    # Three stride-2 4x4 convs, then two stride-1 4x4 convs ("same" padding
-    # or not is the builder's choice; the grid must shrink by 8 and stay 2-D).
-    assert scores.shape[0] == 1 and scores.shape[-1] == 1
-    assert size // 8 - 3 <= scores.shape[1] <= size // 8
+# The PatchGAN's grid of patch scores is checked in test_models.py
+# (test_patchgan_scores_a_grid_of_patches), exactly, at both sizes.
 
 
 def test_unconditional_discriminator_takes_the_image_only():
@@ -127,8 +137,7 @@ def test_train_command_trains_pix2pix_and_saves_generator(tmp_path):
     args = ["--model", "pix2pix", "--hparam", "base_filters=4", "--hparam", "depth=2",
             "--d-hparam", "num_layers=2", "--d-hparam", "base_filters=4",
             "--lambda", "50", "--gan-loss", "bce", "--d-learning-rate", "1e-4",
-            "--image-size", "32", "--crop-size", "16", "--batch-size", "4",
-            "--steps-per-epoch", "2", "--quiet", "--out", str(out)]
+            *TINY_TRAIN, "--out", str(out)]
     train.main(["--epochs", "1", *args])
     colorizer = keras.models.load_model(out / "model.keras", safe_mode=True)
     assert not hasattr(colorizer, "discriminator")  # the generator alone is shipped

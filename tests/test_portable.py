@@ -9,23 +9,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorkeras import cli, export, inference, portable, runtimes
-from colorkeras.models import build_model
+from colorkeras import export, inference, portable, runtimes
 
 SIZE = 32
 
 
 @pytest.fixture(scope="module")
-def network(tmp_path_factory):
-    """A tiny Lab U-Net trained with mixed bfloat16, as the shipped ones were."""
+def network(tmp_path_factory, tiny_network):
+    """The tiny Lab U-Net, computing in mixed bfloat16 as the shipped ones were trained."""
     folder = tmp_path_factory.mktemp("portable")
-    keras.utils.set_random_seed(0)
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("mixed_bfloat16")
-    try:
-        net = build_model("unet", color_space="lab", depth=2, base_filters=4)
-    finally:
-        keras.config.set_dtype_policy(previous)
+    net = keras.models.load_model(tiny_network).rebuilt(dtype="mixed_bfloat16")
     # Weights that give colour: a fresh head predicts almost none.
     net.set_weights([w + np.random.default_rng(1).normal(0, 0.1, w.shape).astype(w.dtype)
                      for w in net.get_weights()])
@@ -115,7 +108,8 @@ def test_evaluation_scores_an_export_like_a_keras_colorizer(network, exports):
 
 
 @pytest.mark.parametrize("fmt", ["onnx", "litert"])
-def test_colorize_runs_exports_through_the_same_recipe(network, exports, fmt, tmp_path):
+def test_colorize_runs_exports_through_the_same_recipe(network, exports, fmt, tmp_path,
+                                                       run_command):
     photo = np.round(gray((45, 61, 3), seed=2) * 255).astype(np.uint8)
     want = inference.colorize(photo, portable.float32_copy(inference.load(network)),
                               render_size=SIZE).astype(int)
@@ -126,39 +120,33 @@ def test_colorize_runs_exports_through_the_same_recipe(network, exports, fmt, tm
     # The folder command takes the file as --model too.
     Image.fromarray(photo).save(tmp_path / "photo.png")
     command = importlib.import_module("colorkeras.colorize")
-
-    with pytest.raises(SystemExit) as info:
-        cli.run(command.main, [str(tmp_path / "photo.png"), "--model",
-                               str(exports[(fmt, "none")]), "--out", str(tmp_path / "out"),
-                               "--render-size", str(SIZE)])
-    assert info.value.code == 0
+    result = run_command(command.main, tmp_path / "photo.png", "--model", exports[(fmt, "none")],
+                         "--out", tmp_path / "out", "--render-size", SIZE)
+    assert result.code == 0, result.err
     written = np.asarray(Image.open(tmp_path / "out" / "photo.png"))
     assert written.shape == photo.shape
 
 
-def run_export(argv, capsys):
-    with pytest.raises(SystemExit) as info:
-        cli.run(export.main, [str(a) for a in argv])
-    return info.value.code, capsys.readouterr()
+def test_export_command_refuses_bad_requests_and_keeps_files(network, tmp_path, run_command):
+    def run_export(argv):
+        result = run_command(export.main, *argv)
+        return result.code, result
 
-
-def test_export_command_refuses_bad_requests_and_keeps_files(network, tmp_path, capsys):
     out = tmp_path / "d"
     code, output = run_export([network, "--format", "onnx", "--quantize", "float16",
-                               "--out", out], capsys)
+                               "--out", out])
     assert code == 2 and "quantize" in output.err and not out.exists()
-    code, output = run_export([network, "--format", "litert"], capsys)
+    code, output = run_export([network, "--format", "litert"])
     assert code == 2 and "--out is needed" in output.err
-    code, output = run_export([network, "--quantize", "int8", "--out", out], capsys)
+    code, output = run_export([network, "--quantize", "int8", "--out", out])
     assert code == 2 and "--quantize is for" in output.err
     out.mkdir()
     (out / "model.json").write_text("mine")
-    code, output = run_export([network, "--format", "litert", "--size", 16, "--out", out],
-                              capsys)
+    code, output = run_export([network, "--format", "litert", "--size", 16, "--out", out])
     assert code == 2 and "exists" in output.err
     assert (out / "model.json").read_text() == "mine"
     code, output = run_export([network, "--format", "litert", "--size", 16, "--out", out,
-                               "--overwrite"], capsys)
+                               "--overwrite"])
     assert code == 0 and (out / "tiny_16.tflite").is_file()
 
 

@@ -1,31 +1,26 @@
 """`python -m colorkeras.train`: outputs, resume, and one-line errors."""
 
-import csv
 import json
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
+from conftest import TINY_TRAIN as TINY
+from conftest import read_csv
 
 from colorkeras import train, training, training_config
 
-TINY = [
-    "--image-size", "32", "--crop-size", "16", "--batch-size", "4",
-    "--steps-per-epoch", "2", "--quiet",
-]
-
 
 def _history_rows(out):
-    with open(out / "history.csv") as f:
-        return list(csv.DictReader(f))
+    return read_csv(out / "history.csv")
 
 
-def test_train_writes_model_history_logs_and_config(tmp_path):
-    out = tmp_path / "run"
-    train.main(["--model", "dcnn", "--hparam", "depth=2", "--hparam", "filters=8",
-                "--color-space", "lab", "--epochs", "1", "--out", str(out), *TINY])
+def _weights(path):
+    return keras.models.load_model(path).get_weights()
+
+
+def test_train_writes_model_history_logs_and_config(trained_run):
+    out = trained_run.out
     rows = _history_rows(out)
     assert len(rows) == 1
     assert {"loss", "mae", "psnr", "val_loss", "val_mae", "val_psnr", "elapsed_seconds",
@@ -34,30 +29,15 @@ def test_train_writes_model_history_logs_and_config(tmp_path):
     assert "delta_e2000" not in rows[0] and "colorfulness_ratio" not in rows[0]
     assert 0 < float(rows[0]["val_delta_e2000"]) < 100
     config = json.loads((out / "config.json").read_text())
-    assert config["model"] == "dcnn" and config["hparams"] == {"depth": 2, "filters": 8}
+    assert config["model"] == "unet" and config["hparams"] == {"depth": 1, "base_filters": 4}
     assert config["parameters"] > 0
     assert any((out / "logs").rglob("events.out.tfevents*"))
     assert (out / "last.keras").exists()
     model = keras.models.load_model(out / "model.keras", safe_mode=True)
     # One colorizer file: the network with its recorded settings, gray in, RGB out.
-    assert model.network.get_config()["depth"] == 2 and model.color_space == "lab"
+    assert model.network.get_config()["depth"] == 1 and model.color_space == "lab"
     prediction = model.predict(np.zeros([1, 24, 40, 1], np.float32), verbose=0)
     assert prediction.shape == (1, 24, 40, 3)
-
-
-def test_rerun_resumes_from_last_epoch(tmp_path):
-    out = tmp_path / "run"
-    args = ["--model", "unet", "--hparam", "depth=1", "--hparam", "base_filters=4",
-            "--out", str(out), *TINY]
-    train.main(["--epochs", "1", *args])
-    weights_after_one = keras.models.load_model(out / "model.keras").get_weights()
-    train.main(["--epochs", "2", *args])
-    rows = _history_rows(out)
-    assert [row["epoch"] for row in rows] == ["0", "1"]  # epoch 0 was not run again
-    # Running a finished run again trains nothing more.
-    train.main(["--epochs", "2", *args])
-    assert len(_history_rows(out)) == 2
-    assert weights_after_one  # a model was saved after the first session
 
 
 def test_time_limit_stops_after_the_epoch_that_passes_it(tmp_path):
@@ -97,11 +77,10 @@ def test_classification_run_keeps_its_prior_and_ships_a_chroma_network(tmp_path)
     assert chroma.shape == (1, 16, 24, 2)
 
 
-def test_init_from_starts_pix2pix_from_a_trained_unet(tmp_path):
+def test_init_from_starts_pix2pix_from_a_trained_unet(trained_run, tmp_path):
     unet_args = ["--hparam", "depth=1", "--hparam", "base_filters=4", "--color-space", "lab"]
-    train.main(["--model", "unet", *unet_args, "--epochs", "1", "--out", str(tmp_path / "u"),
-                *TINY])
-    unet = keras.models.load_model(tmp_path / "u" / "model.keras")
+    trained = trained_run.out / "model.keras"
+    unet = keras.models.load_model(trained)
     out = tmp_path / "p"
     args = ["--model", "pix2pix", *unet_args, "--d-hparam", "num_layers=1", "--epochs", "1",
             "--out", str(out), *TINY]
@@ -110,7 +89,7 @@ def test_init_from_starts_pix2pix_from_a_trained_unet(tmp_path):
     training.initialize_from = lambda trainer, path: (original(trainer, path), seen.append(
         [w.copy() for w in trainer.generator.get_weights()]))
     try:
-        train.main([*args, "--init-from", str(tmp_path / "u" / "model.keras")])
+        train.main([*args, "--init-from", str(trained)])
     finally:
         training.initialize_from = original
     for copied, expected in zip(seen[0], unet.get_weights()):
@@ -118,7 +97,7 @@ def test_init_from_starts_pix2pix_from_a_trained_unet(tmp_path):
     with pytest.raises(ValueError, match="not the same network"):
         train.main(["--model", "unet", "--hparam", "depth=2", "--color-space", "lab",
                     "--epochs", "1", "--out", str(tmp_path / "x"), *TINY,
-                    "--init-from", str(tmp_path / "u" / "model.keras")])
+                    "--init-from", str(trained)])
 
 
 def test_min_colorfulness_keeps_every_epoch_out_of_reach_from_model_keras(tmp_path, capsys):
@@ -137,15 +116,6 @@ def test_min_colorfulness_keeps_every_epoch_out_of_reach_from_model_keras(tmp_pa
     assert json.loads((out / "config.json").read_text())["select"] == "delta_e2000"
 
 
-def test_other_settings_in_same_folder_are_refused(tmp_path):
-    out = tmp_path / "run"
-    train.main(["--model", "dcnn", "--hparam", "depth=1", "--epochs", "1",
-                "--out", str(out), *TINY])
-    with pytest.raises(ValueError, match="different run"):
-        train.main(["--model", "dcnn", "--hparam", "depth=2", "--epochs", "1",
-                    "--out", str(out), *TINY])
-
-
 @pytest.mark.parametrize(
     "args,message",
     [
@@ -159,18 +129,14 @@ def test_other_settings_in_same_folder_are_refused(tmp_path):
         (["--loss", "classification", "--color-space", "yuv"], "--color-space lab"),
     ],
 )
-def test_bad_arguments_exit_nonzero_with_one_line(tmp_path, args, message):
-    result = subprocess.run(
-        [sys.executable, "-m", "colorkeras.train", "--out", str(tmp_path / "x"), *args],
-        capture_output=True, text=True, timeout=120,
-    )
-    assert result.returncode != 0
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert message in lines[-1]
-    # TensorFlow's own start-up lines may precede it; ours is exactly one.
-    ours = [line for line in lines if line.startswith(("error:", "python -m colorkeras"))]
-    assert ours == [lines[-1]]
-    assert "Traceback" not in result.stderr
+def test_bad_arguments_exit_2_with_one_line(run_command, tmp_path, args, message):
+    """In-process; test_cli runs one such case as a real `python -m` process."""
+    result = run_command(train.main, "--out", tmp_path / "x", *args)
+    assert result.code == 2
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.err
+    assert lines[0].startswith(("error:", "python -m colorkeras.train: error:"))
+    assert not (tmp_path / "x").exists()
 
 
 def test_history_logger_widens_its_header_instead_of_shifting_columns(tmp_path):
@@ -189,23 +155,19 @@ def test_history_logger_widens_its_header_instead_of_shifting_columns(tmp_path):
     assert training.logged_values(str(path), "loss", {"val_delta_e2000": 8.5}) == [0.5]
 
 
-def test_resume_refuses_each_changed_setting_and_leaves_the_run_alone(tmp_path):
+def test_resume_refuses_each_changed_setting_and_leaves_the_run_alone(trained_run, tmp_path):
     """A changed --lambda or batch size once resumed silently and rewrote config.json."""
-    out = tmp_path / "run"
-    args = ["--model", "pix2pix", "--hparam", "depth=1", "--hparam", "base_filters=4",
-            "--d-hparam", "num_layers=1", "--out", str(out), *TINY]
-    train.main(["--epochs", "1", *args])
+    out, args = trained_run.copy(tmp_path)
     before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
     config = (out / "config.json").read_text()
-    with pytest.raises(ValueError) as error:
-        train.main(["--epochs", "2", "--lambda", "10", *args, "--batch-size", "2"])
+    with pytest.raises(ValueError, match="different run") as error:
+        train.main(["--epochs", "2", "--learning-rate", "0.01", *args, "--batch-size", "2"])
     message = str(error.value)
-    assert "lambda_: 100.0 -> 10.0" in message and "batch_size: 4 -> 2" in message
+    assert "learning_rate: 0.002 -> 0.01" in message and "batch_size: 4 -> 2" in message
+    with pytest.raises(ValueError, match=r"different run \(hparams: "):
+        train.main(["--epochs", "2", *args, "--hparam", "depth=2"])
     assert (out / "config.json").read_text() == config
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
-    # Training longer is what resuming is for.
-    train.main(["--epochs", "2", *args])
-    assert len(_history_rows(out)) == 2
 
 
 def test_a_resumed_run_crops_anew_from_where_it_stopped():
@@ -220,12 +182,10 @@ def test_a_resumed_run_crops_anew_from_where_it_stopped():
     assert not np.array_equal(first, resumed)
 
 
-def test_resume_starts_from_the_saved_weights_and_step(tmp_path, monkeypatch):
-    out = tmp_path / "run"
-    args = ["--model", "unet", "--hparam", "depth=1", "--hparam", "base_filters=4",
-            "--out", str(out), *TINY]
-    train.main(["--epochs", "1", *args])
-    saved = keras.models.load_model(out / "last.keras").get_weights()
+def test_rerun_resumes_from_the_saved_weights_and_step_and_a_finished_run_stays(
+        trained_run, tmp_path, monkeypatch):
+    out, args = trained_run.copy(tmp_path)
+    saved = _weights(out / "last.keras")
     seen = {}
 
     class Spy(keras.callbacks.Callback):
@@ -239,10 +199,16 @@ def test_resume_starts_from_the_saved_weights_and_step(tmp_path, monkeypatch):
     train.main(["--epochs", "2", *args])
     for restored, expected in zip(seen["weights"], saved):
         np.testing.assert_array_equal(restored, expected)
-    fresh = keras.models.load_model(out / "last.keras")  # a fresh start would differ
-    assert any(not np.array_equal(a, b) for a, b in zip(saved, fresh.get_weights()))
     assert seen["steps"] == 2
-    assert [row["epoch"] for row in _history_rows(out)] == ["0", "1"]
+    assert [row["epoch"] for row in _history_rows(out)] == ["0", "1"]  # epoch 0 not run again
+    after_two = _weights(out / "last.keras")  # the second epoch trained on from there
+    assert any(not np.array_equal(a, b) for a, b in zip(saved, after_two))
+    # Running a finished run again trains nothing more and keeps its weights.
+    monkeypatch.setattr(training, "make_callbacks", original)
+    train.main(["--epochs", "2", *args])
+    assert len(_history_rows(out)) == 2
+    for a, b in zip(after_two, _weights(out / "last.keras")):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_mixed_precision_is_float16_on_a_gpu_and_bfloat16_on_a_cpu(monkeypatch):

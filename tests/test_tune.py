@@ -1,22 +1,18 @@
 """`python -m colorkeras.tune`: grids, summaries, resume and distributed search."""
 
-import csv
 import json
 import os
 import shlex
-import socket
 import subprocess
 import sys
 
 import pytest
+from conftest import TINY_TRAIN, free_port, read_csv
 
 from colorkeras import grids, train, training_config, tune, tuning
 from colorkeras.models import list_models
 
-TINY = [
-    "--image-size", "32", "--crop-size", "16", "--batch-size", "4",
-    "--steps-per-epoch", "2", "--epochs", "1", "--quiet",
-]
+TINY = [*TINY_TRAIN, "--epochs", "1"]
 # Three trials of a 2-level U-Net with 4 filters: seconds each.
 TINY_GRID = """\
 depth = [1]
@@ -38,11 +34,6 @@ def _trials(out, model="unet"):
         p.name[len("trial_"):]: json.loads((p / "trial.json").read_text())
         for p in folder.glob("trial_*") if (p / "trial.json").exists()
     }
-
-
-def _csv_rows(path):
-    with open(path) as f:
-        return list(csv.DictReader(f))
 
 
 @pytest.mark.parametrize("model", list_models())
@@ -151,7 +142,7 @@ def test_killed_search_resumes_without_rerunning_finished_trials(tmp_path, monke
     tune.main(args)
     assert sorted(calls) == ["huber", "mse"]  # only the two unfinished trials ran
     assert (out / "trials" / "unet" / "trial_0" / "history.csv").read_text() == first_history
-    rows = _csv_rows(out / "trials.csv")
+    rows = read_csv(out / "trials.csv")
     assert sorted(r["loss"] for r in rows) == ["huber", "mae", "mse"]
     assert all(r["status"] == "COMPLETED" and float(r["val_delta_e2000"]) > 0 for r in rows)
     assert all(float(r["wall_seconds"]) > 0 and r["epochs"] == "1" for r in rows)
@@ -198,7 +189,7 @@ def test_mirrored_distribution_runs_a_trial(tmp_path):
     out = tmp_path / "search"
     tune.main(["--grid", str(grid), "--out", str(out), "--distribution", "mirrored",
                "--max-trials", "1", *TINY])
-    rows = _csv_rows(out / "trials.csv")
+    rows = read_csv(out / "trials.csv")
     assert len(rows) == 1 and rows[0]["status"] == "COMPLETED"
 
 
@@ -221,12 +212,6 @@ def test_restore_grid_order_continues_after_a_gap():
     assert oracle.populate_space("3")["values"] == {"a": 2, "b": "x"}
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_chief_and_two_workers_run_each_trial_once(tmp_path):
     """A multi-worker search: keras-tuner's chief and workers, each on a MirroredStrategy host."""
@@ -234,7 +219,7 @@ def test_chief_and_two_workers_run_each_trial_once(tmp_path):
     out = tmp_path / "search"
     command = [sys.executable, "-m", "colorkeras.tune", "--grid", str(grid),
                "--out", str(out), "--distribution", "multi-worker", *TINY]
-    port = str(_free_port())
+    port = str(free_port())
     root = os.path.dirname(os.path.dirname(os.path.abspath(tuning.__file__)))
 
     def start(tuner_id):
@@ -261,8 +246,8 @@ def test_chief_and_two_workers_run_each_trial_once(tmp_path):
     oracle = json.loads((out / "trials" / "unet" / "oracle.json").read_text())
     assert oracle["run_times"] == {"0": 1, "1": 1}  # each trial ran once
     for trial_id in trials:  # and trained its one epoch once
-        assert len(_csv_rows(out / "trials" / "unet" / f"trial_{trial_id}" / "history.csv")) == 1
-    rows = _csv_rows(out / "trials.csv")  # written by the chief
+        assert len(read_csv(out / "trials" / "unet" / f"trial_{trial_id}" / "history.csv")) == 1
+    rows = read_csv(out / "trials.csv")  # written by the chief
     assert sorted(r["loss"] for r in rows) == ["mae", "mse"]
 
 

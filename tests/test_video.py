@@ -2,16 +2,15 @@
 
 import importlib
 
-import keras
 import numpy as np
 import pytest
 
 pytest.importorskip("imageio_ffmpeg", reason="the [video] extra is not installed "
                     "(pip install -e '.[video]'; .ci/run does it)")
 
-from colorkeras import cli, images, video  # noqa: E402
+from benchmarks.clips import write_clip  # noqa: E402
+from colorkeras import images, video  # noqa: E402
 from colorkeras.data import SAMPLE_DIR  # noqa: E402
-from colorkeras.models import build_model  # noqa: E402
 
 command = importlib.import_module("colorkeras.colorize")
 FRAMES_PER_SHOT = 6
@@ -23,43 +22,33 @@ def clip(tmp_path_factory):
     folder = tmp_path_factory.mktemp("video")
     files = images.list_images(SAMPLE_DIR)
     path = folder / "clip.mp4"
-    frames = video.write_test_clip(path, [files[3], files[20]], size=(96, 64),
-                                   frames_per_photo=FRAMES_PER_SHOT, fps=10.0)
+    frames = write_clip(path, [files[3], files[20]], size=(96, 64),
+                        frames_per_photo=FRAMES_PER_SHOT, fps=10.0)
     return path, frames
 
 
 @pytest.fixture(scope="module")
-def network(tmp_path_factory):
-    keras.utils.set_random_seed(0)
-    path = tmp_path_factory.mktemp("net") / "tiny.keras"
-    build_model("unet", color_space="lab", depth=2, base_filters=4).save(path)
-    return path
+def network(tiny_network):
+    return tiny_network
 
 
-def run(argv):
-    with pytest.raises(SystemExit) as info:
-        cli.run(command.main, [str(a) for a in argv])
-    return info.value.code
-
-
-def test_the_test_clip_is_what_it_says(clip):
+def test_command_keeps_frames_rate_size_and_audio(clip, network, tmp_path, run_command):
     path, frames = clip
+    # What probe reads of the clip is what write_clip was asked for: 2 shots of 6 frames.
     assert frames == 2 * FRAMES_PER_SHOT
     assert video.probe(path) == (frames, 10.0, (96, 64), True)
-
-
-def test_command_keeps_frames_rate_size_and_audio(clip, network, tmp_path, capsys):
-    path, frames = clip
-    assert run([path, "--model", network, "--out", tmp_path, "--render-size", 32,
-                "--batch-frames", 4]) == 0
+    result = run_command(command.main, path, "--model", network, "--out", tmp_path,
+                         "--render-size", 32, "--batch-frames", 4)
+    assert result.code == 0, result.err
     out = tmp_path / "clip.mp4"
     assert video.probe(out) == (frames, 10.0, (96, 64), True)
-    assert "flicker" in capsys.readouterr().out
+    assert "flicker" in result.out
     assert not video.partial_path(out).exists()
     # Kept unless --overwrite.
     stamp = out.stat().st_mtime_ns
-    assert run([path, "--model", network, "--out", tmp_path]) == 0
-    assert out.stat().st_mtime_ns == stamp and "Kept" in capsys.readouterr().out
+    result = run_command(command.main, path, "--model", network, "--out", tmp_path)
+    assert result.code == 0
+    assert out.stat().st_mtime_ns == stamp and "Kept" in result.out
 
 
 def test_an_interrupted_run_leaves_nothing_and_a_rerun_starts_over(
