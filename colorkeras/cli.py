@@ -17,8 +17,25 @@ class UsageError(InputError):
     """Bad input from the command line, reported as one line."""
 
 
+DEBUG_VARIABLE = "COLORKERAS_DEBUG"
+
+
+def debugging(argv=None):
+    """Whether tracebacks are wanted: ``--debug`` on the command line or COLORKERAS_DEBUG=1."""
+    return os.environ.get(DEBUG_VARIABLE, "0") not in ("", "0") or "--debug" in (argv or ())
+
+
 class ArgumentParser(argparse.ArgumentParser):
-    """An argparse parser whose errors are one line, not usage plus error."""
+    """An argparse parser whose errors are one line, not usage plus error.
+
+    Every command gets ``--debug``, read by `run` (tracebacks instead of one
+    line), so no command has to handle it.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_argument("--debug", action="store_true", help="on an error, show the "
+                          f"full traceback, not one line (or set {DEBUG_VARIABLE}=1)")
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
@@ -121,17 +138,43 @@ def quiet_tensorflow():
         os.close(saved)
 
 
+def warn(message):
+    """One warning line on stderr, on a line of its own even under a progress bar."""
+    newline = "\n" if sys.stdout.isatty() else ""
+    print(f"{newline}warning: {message}", file=sys.stderr, flush=True)
+
+
+def _one_line(error):
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
+
+
 def run(main, argv=None):
-    """Call ``main(argv)``; turn expected failures into one line and exit 2."""
+    """Call ``main(argv)``; turn failures into one line on stderr and a non-zero exit.
+
+    The package's own input errors exit 2; anything else, a bug or a failure
+    from deep in Keras or TensorFlow, exits 1 with its type and first line.
+    ``--debug`` or ``COLORKERAS_DEBUG=1`` shows the traceback instead.
+    """
     quiet_tensorflow()
+    debug = debugging(argv)
     try:
         code = main(argv)
-    # Only the package's own input errors: a ValueError from deep in Keras or
-    # TensorFlow is a bug, and its traceback is what finds it.
     except (InputError, FileNotFoundError, FileExistsError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        if debug:
+            raise
+        print(f"error: {_one_line(error)}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
-        print("interrupted; run the same command again to resume", file=sys.stderr)
+        if debug:
+            raise
+        newline = "\n" if sys.stdout.isatty() else ""  # off the progress bar's line
+        print(f"{newline}interrupted; run the same command again to resume", file=sys.stderr)
         sys.exit(130)
+    except Exception as error:  # noqa: BLE001 - one line for the user; --debug for the rest
+        if debug:
+            raise
+        print(f"error: {type(error).__name__}: {_one_line(error)} (--debug or "
+              f"{DEBUG_VARIABLE}=1 shows the traceback)", file=sys.stderr)
+        sys.exit(1)
     sys.exit(code or 0)

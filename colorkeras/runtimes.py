@@ -133,4 +133,11 @@ def load(path):
         raise InputError(f"Expected a .onnx or .tflite file. Received: {str(path)!r}")
     if not path.is_file():
         raise FileNotFoundError(f"No such model file: {str(path)!r}")
-    return _onnx(path) if path.suffix.lower() == ".onnx" else _litert(path)
+    try:
+        return _onnx(path) if path.suffix.lower() == ".onnx" else _litert(path)
+    except (ImportError, InputError):
+        raise
+    except Exception as error:  # noqa: BLE001 - a corrupt file raises anything
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        reason = lines[0] if lines else type(error).__name__
+        raise InputError(f"{path}: cannot load it as a {path.suffix} model: {reason}") from error

@@ -206,9 +206,7 @@ def colorize_video(source, target, model="pix2pix", render_size=256, batch_size=
     if not source.is_file():
         raise FileNotFoundError(f"No such video: {str(source)!r}")
     colorizer = inference.colorizer_for(model)
-    count, _ = ffmpeg.count_frames_and_secs(str(source))
-    reader = ffmpeg.read_frames(str(source))
-    meta = reader.__next__()
+    count, reader, meta = open_video(source)
     width, height = meta["size"]
     fps = meta["fps"] or 25.0
     audio = "audio_codec" in meta
@@ -256,12 +254,33 @@ def colorize_video(source, target, model="pix2pix", render_size=256, batch_size=
     )
 
 
+def open_video(path):
+    """(frame count, frame reader, ffmpeg's metadata) for a video file.
+
+    Raises:
+        InputError: ffmpeg cannot read it (a corrupt, truncated or fake
+            file), with ffmpeg's own last word in one line, not its banner.
+    """
+    import subprocess
+
+    ffmpeg = _ffmpeg()
+    try:
+        count, _ = ffmpeg.count_frames_and_secs(str(path))
+        reader = ffmpeg.read_frames(str(path))
+        meta = reader.__next__()
+    except (subprocess.CalledProcessError, OSError, RuntimeError, StopIteration) as error:
+        output = getattr(error, "output", None) or str(error)
+        if isinstance(output, bytes):
+            output = output.decode(errors="replace")
+        lines = [line.strip() for line in output.splitlines() if line.strip()]
+        reason = lines[-1] if lines else type(error).__name__
+        raise InputError(f"{path}: ffmpeg cannot read it as a video ({reason})") from None
+    return count, reader, meta
+
+
 def probe(path):
     """(frame count, fps, (width, height), has audio) of a video file."""
-    ffmpeg = _ffmpeg()
-    count, _ = ffmpeg.count_frames_and_secs(str(path))
-    reader = ffmpeg.read_frames(str(path))
-    meta = reader.__next__()
+    count, reader, meta = open_video(path)
     reader.close()
     return count, meta["fps"], tuple(meta["size"]), "audio_codec" in meta
 

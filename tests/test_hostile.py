@@ -1,0 +1,301 @@
+"""Hostile inputs and edge cases: nothing crashes, nothing is silently wrong, nothing is overwritten.
+
+Each test here is a fault a hostile user found (issue 28), kept so that it
+stays fixed. The images and networks are tiny; the thin images go through
+the real command and the real exported SavedModel in a child process whose
+address space is capped, so a network run at the unbounded size fails there
+quickly instead of taking the machine's memory.
+"""
+
+import importlib
+import os
+import pathlib
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+import colorkeras
+from colorkeras import cli, inference, runtimes
+from colorkeras.errors import InputError
+from colorkeras.models import build_model
+
+colorize_command = importlib.import_module("colorkeras.colorize")
+export_command = importlib.import_module("colorkeras.export")
+
+THIN_SHAPES = [(2, 2000), (1, 4000), (8, 800)]  # (height, width) of the issue's images
+MEMORY_CAP = 3 * 1024**3  # bytes of address space for the child processes below
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def network_file(tmp_path_factory):
+    """A tiny untrained U-Net colorizer saved as ``.keras``."""
+    keras.utils.set_random_seed(0)
+    path = tmp_path_factory.mktemp("network") / "tiny.keras"
+    build_model("unet", color_space="yuv", depth=2, base_filters=4).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def thin_pngs(tmp_path_factory):
+    """The issue's thin PNGs: 2x2000, 1x4000 and 8x800 pixels of gray."""
+    folder = tmp_path_factory.mktemp("thin")
+    paths = []
+    for height, width in THIN_SHAPES:
+        paths.append(folder / f"thin_{height}x{width}.png")
+        ramp = np.linspace(0, 255, width, dtype=np.float32)[None].repeat(height, 0)
+        Image.fromarray(ramp.astype(np.uint8)).save(paths[-1])
+    return paths
+
+
+class ShapeSpy:
+    """Network shapes a colorizer was run at; refuses to run one over ``limit`` pixels."""
+
+    def __init__(self, limit):
+        self.limit, self.shapes = limit, []
+
+    def __call__(self, gray):
+        self.shapes.append(gray.shape[1:3])
+        if gray.shape[1] * gray.shape[2] > self.limit:
+            raise MemoryError(f"the network was asked to run at {gray.shape[1:3]}")
+        return np.repeat(gray, 3, axis=-1)
+
+
+def spy_colorizer(limit):
+    spy = ShapeSpy(limit)
+    return runtimes.PortableColorizer("spy.onnx", spy), spy
+
+
+def run_command(main, argv, capsys):
+    """(exit code, stdout, stderr) of a command run as its ``__main__`` runs it."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli.run(main, argv)
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err
+
+
+def run_capped(*args, env=None):
+    """Run ``python ARGS`` in a child process with its address space capped."""
+    import resource
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+
+    environment = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3",
+                   **(env or {})}
+    return subprocess.run([sys.executable, *map(str, args)],
+                          capture_output=True, text=True, timeout=300, preexec_fn=cap,
+                          env=environment)
+
+
+# --- 1. a bound on the network's work ---------------------------------------------
+
+
+@pytest.mark.parametrize("height, width", THIN_SHAPES + [(w, h) for h, w in THIN_SHAPES])
+def test_render_shape_of_a_thin_photo_is_bounded(height, width):
+    import tensorflow as tf
+
+    shape = inference.render_shape(tf.constant([height, width]), 256).numpy()
+    assert shape[0] * shape[1] <= 4 * 256 * 256
+    # Not so thin that padding to the network's size multiple undoes the bound.
+    assert min(shape) >= 16
+    assert (shape[0] >= shape[1]) == (height >= width)
+
+
+def test_render_shape_of_an_ordinary_photo_is_as_asked():
+    import tensorflow as tf
+
+    assert inference.render_shape(tf.constant([300, 400]), 256).numpy().tolist() == [256, 341]
+    assert inference.render_shape(tf.constant([3, 5]), None).numpy().tolist() == [3, 5]
+
+
+def test_api_runs_a_thin_photo_small_and_says_so():
+    """A 1x4000 array at render size 64 once ran the network at 64x256000."""
+    colorizer, spy = spy_colorizer(limit=4 * 64 * 64)
+    with pytest.warns(inference.RenderShrunk, match="4000x1 pixels"):
+        rgb = colorkeras.colorize(np.zeros((1, 4000), np.uint8), colorizer, render_size=64)
+    assert rgb.shape == (1, 4000, 3)
+    assert spy.shapes and all(h * w <= 4 * 64 * 64 for h, w in spy.shapes)
+
+
+def test_command_colorizes_thin_photos_with_a_one_line_note(thin_pngs, tmp_path, capsys,
+                                                            monkeypatch):
+    colorizer, spy = spy_colorizer(limit=4 * 64 * 64)
+    monkeypatch.setattr(inference, "load", lambda model: colorizer)
+    code, _, err = run_command(colorize_command.main, [
+        *map(str, thin_pngs), "--out", str(tmp_path / "out"), "--render-size", "64"], capsys)
+    assert code == 0, err
+    for path, (height, width) in zip(thin_pngs, THIN_SHAPES):
+        assert np.asarray(Image.open(tmp_path / "out" / path.name)).shape == (height, width, 3)
+        assert sum(path.name in line for line in err.splitlines()) == 1
+    assert all(h * w <= 4 * 64 * 64 for h, w in spy.shapes)
+
+
+def test_thin_pngs_through_the_command_in_a_capped_process(network_file, thin_pngs, tmp_path):
+    """The real command and a real network, at the default render size, in 3 GB."""
+    result = run_capped("-m", "colorkeras.colorize", *thin_pngs, "--model", network_file, "--out", tmp_path / "out")
+    assert result.returncode == 0, result.stderr[-2000:]
+    for path, (height, width) in zip(thin_pngs, THIN_SHAPES):
+        assert np.asarray(Image.open(tmp_path / "out" / path.name)).shape == (height, width, 3)
+
+
+def test_thin_pngs_through_the_saved_model_in_a_capped_process(network_file, thin_pngs,
+                                                                tmp_path):
+    """Both signatures share the bound: one request cannot take a server down."""
+    from colorkeras import export
+
+    version = export.export(str(network_file), tmp_path / "served", version=1)
+    result = run_capped("-c", textwrap.dedent("""
+        import sys
+        import numpy as np
+        import tensorflow as tf
+        from PIL import Image
+        served = tf.saved_model.load(sys.argv[1])
+        for path in sys.argv[2:]:
+            pixels = np.asarray(Image.open(path))[None, ..., None]
+            out = served.signatures["serving_default"](images=tf.constant(pixels))
+            print(out["colorized"].shape)
+            data = tf.constant([open(path, "rb").read()])
+            png = served.signatures["colorize_encoded"](image_bytes=data)["colorized_bytes"]
+            print(tf.io.decode_png(png[0]).shape)
+    """), version, *thin_pngs)
+    assert result.returncode == 0, result.stderr[-2000:]
+    expected = []
+    for height, width in THIN_SHAPES:
+        expected += [f"(1, {height}, {width}, 3)", f"({height}, {width}, 3)"]
+    assert result.stdout.split("\n")[:-1] == expected
+
+
+# --- 5. value ranges at the API --------------------------------------------------------
+
+
+def test_float_array_of_0_to_255_is_taken_as_0_to_255():
+    """np.asarray(img, np.float32) is a common slip; it once came back pure white."""
+    colorizer, _ = spy_colorizer(limit=10**6)
+    pixels = np.random.default_rng(0).integers(0, 256, (9, 11)).astype(np.uint8)
+    as_float = colorkeras.colorize(pixels.astype(np.float32), colorizer, render_size=None)
+    np.testing.assert_array_equal(as_float, colorkeras.colorize(pixels, colorizer,
+                                                                render_size=None))
+    assert as_float.min() < 200
+
+
+@pytest.mark.parametrize("values, match", [
+    ([0.0, 0.5, np.nan], "NaN"),
+    ([0.0, np.inf, 0.5], "NaN or inf"),
+    ([-0.5, 0.2, 0.9], r"\[0, 1\]"),
+    ([0.0, 127.5, 255.0], r"\[0, 1\]"),
+])
+def test_float_arrays_outside_the_unit_range_are_refused(values, match):
+    colorizer, _ = spy_colorizer(limit=10**6)
+    image = np.resize(np.array(values, np.float32), (6, 6))
+    with pytest.raises(InputError, match=match):
+        colorkeras.colorize(image, colorizer)
+
+
+# --- 3. bad model files --------------------------------------------------------------
+
+
+def _lambda_model(path):
+    inputs = keras.Input((None, None, 1))
+    keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2)(inputs)).save(path)
+
+
+@pytest.fixture
+def bad_models(tmp_path):
+    """Files that look like models and are not: a text file, a Lambda layer, fakes."""
+    text = tmp_path / "notes.keras"
+    text.write_text("not a model\n")
+    lambda_file = tmp_path / "lambda.keras"
+    _lambda_model(lambda_file)
+    onnx = tmp_path / "fake.onnx"
+    onnx.write_bytes(b"\x08\x07not onnx at all")
+    tflite = tmp_path / "fake.tflite"
+    tflite.write_bytes(b"TFL3 but not really a flatbuffer")
+    return [text, lambda_file, onnx, tflite]
+
+
+def _one_line_naming(err, path):
+    lines = err.strip().splitlines()
+    return len(lines) == 1 and lines[0].startswith("error: ") and path.name in lines[0]
+
+
+def test_bad_model_files_give_one_line_from_colorize(bad_models, tmp_path, capsys):
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(photo)
+    for model in bad_models:
+        code, _, err = run_command(colorize_command.main, [
+            str(photo), "--model", str(model), "--out", str(tmp_path / "out")], capsys)
+        assert code == 2 and _one_line_naming(err, model), (model.name, err)
+        assert "File not found" not in err
+
+
+def test_bad_model_files_give_one_line_from_export(bad_models, tmp_path, capsys):
+    for model, fmt in zip(bad_models[:2], ("saved_model", "onnx")):
+        code, _, err = run_command(export_command.main, [
+            str(model), "--format", fmt, "--out", str(tmp_path / fmt)], capsys)
+        assert code == 2 and _one_line_naming(err, model), (model.name, err)
+
+
+def test_bad_model_files_raise_input_error_from_the_api(bad_models):
+    for model in bad_models:
+        with pytest.raises(InputError, match=model.name):
+            inference.load(str(model))
+
+
+# --- tracebacks only when asked --------------------------------------------------------
+
+
+def test_an_unexpected_error_is_one_line_unless_debugging(capsys, monkeypatch):
+    def main(argv):
+        raise RuntimeError("deep inside TensorFlow\nsecond line")
+
+    monkeypatch.delenv(cli.DEBUG_VARIABLE, raising=False)
+    code, _, err = run_command(main, [], capsys)
+    assert code == 1
+    assert err.splitlines() == [
+        "error: RuntimeError: deep inside TensorFlow (--debug or COLORKERAS_DEBUG=1 "
+        "shows the traceback)"]
+    with pytest.raises(RuntimeError):
+        cli.run(main, ["--debug"])
+    monkeypatch.setenv(cli.DEBUG_VARIABLE, "1")
+    with pytest.raises(RuntimeError):
+        cli.run(main, [])
+
+
+# --- 2 and 11. videos in a batch -----------------------------------------------------------
+
+
+def test_a_bad_video_does_not_sink_the_batch(network_file, tmp_path, capsys):
+    pytest.importorskip("imageio_ffmpeg", reason="video needs the [video] extra")
+    fake = tmp_path / "fake.mp4"
+    fake.write_bytes(os.urandom(3000))
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.zeros((8, 10), np.uint8)).save(photo)
+    code, _, err = run_command(colorize_command.main, [
+        str(fake), str(photo), "--model", str(network_file), "--out", str(tmp_path / "out")],
+        capsys)
+    assert code == 1
+    assert (tmp_path / "out" / "photo.png").is_file()
+    assert [line for line in err.splitlines() if "fake.mp4" in line] == [
+        line for line in err.splitlines() if line.strip()]
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_videos_inside_a_folder_are_colorized(network_file, tmp_path, capsys):
+    pytest.importorskip("imageio_ffmpeg", reason="video needs the [video] extra")
+    from colorkeras import video
+    from colorkeras.data import sample_photos
+
+    folder = tmp_path / "films"
+    folder.mkdir()
+    video.write_test_clip(folder / "clip.mp4", sample_photos(1), size=(32, 24),
+                          frames_per_photo=2, audio=False)
+    code, out, err = run_command(colorize_command.main, [
+        str(folder), "--model", str(network_file), "--out", str(tmp_path / "out")], capsys)
+    assert code == 0, err
+    assert (tmp_path / "out" / "clip.mp4").is_file()
