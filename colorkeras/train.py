@@ -123,6 +123,8 @@ def build_parser():
                      help="PatchGAN hyperparameter, repeatable, e.g. --d-hparam num_layers=2")
     parser.add_argument("--out", default=None,
                         help="run folder (default: runs/<model>); the same folder resumes")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="write into a non-empty --out that holds no training run")
     parser.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bar")
     return parser
 
@@ -145,7 +147,7 @@ def main(argv=None):
     cli.quiet_tensorflow()
     args = build_parser().parse_args(argv)
     config = config_from_args(args)
-    train(config)
+    train(config, overwrite=args.overwrite)
     best = os.path.join(config.out, "model.keras")
     from colorkeras import distribution
 

@@ -299,3 +299,111 @@ def test_videos_inside_a_folder_are_colorized(network_file, tmp_path, capsys):
         str(folder), "--model", str(network_file), "--out", str(tmp_path / "out")], capsys)
     assert code == 0, err
     assert (tmp_path / "out" / "clip.mp4").is_file()
+
+
+# --- 7 and 13. training run folders ----------------------------------------------------------
+
+TINY_TRAIN = ["--data", "sample", "--image-size", "32", "--crop-size", "16", "--batch-size", "2",
+              "--epochs", "1", "--steps-per-epoch", "1", "--hparam", "depth=1",
+              "--hparam", "base_filters=4", "--quiet"]
+
+
+def test_train_refuses_a_non_empty_folder_it_did_not_make(tmp_path, capsys):
+    from colorkeras import train, training_config
+
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "history.csv").write_text("epoch,my_own_column\n0,42\n")
+    code, _, err = run_command(train.main, [*TINY_TRAIN, "--out", str(out)], capsys)
+    assert code == 2 and str(out) in err and "--overwrite" in err
+    assert len(err.strip().splitlines()) == 1
+    assert (out / "history.csv").read_text() == "epoch,my_own_column\n0,42\n"
+    assert sorted(p.name for p in out.iterdir()) == ["history.csv"]
+    training_config.check_out_folder(str(out), overwrite=True)  # asked for: no refusal
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(cli.UsageError, match="is a file"):
+        training_config.check_out_folder(str(tmp_path / "a-file"))
+
+
+def test_rerunning_a_finished_train_says_it_is_done(tmp_path, capsys):
+    """A finished run is recognised before anything is built, and says how to go on."""
+    import dataclasses
+    import json
+
+    from colorkeras import train
+
+    out = tmp_path / "run"
+    out.mkdir()
+    argv = [*TINY_TRAIN, "--out", str(out)]
+    config = train.config_from_args(train.build_parser().parse_args(argv))
+    (out / "config.json").write_text(json.dumps(dataclasses.asdict(config)))
+    (out / "history.csv").write_text("epoch,loss\n0,0.5\n")
+    code, stdout, err = run_command(train.main, argv, capsys)
+    assert code == 0, err
+    assert "already at 1/1 epochs; raise --epochs to go on" in stdout
+    assert (out / "history.csv").read_text() == "epoch,loss\n0,0.5\n"
+
+
+# --- 9. a small folder's validation split -----------------------------------------------------
+
+
+def test_a_small_folder_still_has_a_validation_photo(tmp_path, capsys):
+    from colorkeras import data
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    names = (f"photo{i}.png" for i in range(1000))
+    names = [n for n in names if not data._in_val_split(n, 0.1)][:12]  # none hashed to val
+    for name in names:
+        Image.fromarray(np.full((16, 16, 3), 128, np.uint8)).save(folder / name)
+    val = data.folder_split_files(str(folder), "val")
+    train = data.folder_split_files(str(folder), "train")
+    assert len(val) == 1 and len(train) == 11
+    assert not set(map(str, val)) & set(map(str, train))
+    assert "picked none for validation" in capsys.readouterr().out
+
+
+# --- 8, 10 and 12. the grid search ----------------------------------------------------------
+
+
+def test_the_main_jobs_default_output_is_untracked():
+    from colorkeras import tune
+
+    out = tune.default_out("quick", ["unet"])
+    assert not pathlib.Path(out).is_relative_to("tuning/results")
+    if (REPO / ".git").exists():
+        ignored = subprocess.run(["git", "check-ignore", "-q", out], cwd=REPO)
+        assert ignored.returncode == 0, f"{out} is not ignored by git"
+
+
+def test_summarize_needs_no_repeated_settings(tmp_path, capsys):
+    from colorkeras import tune, tuning
+
+    out = tmp_path / "search"
+    args = tune.build_parser().parse_args(["--steps-per-epoch", "3", "--epochs", "2",
+                                           "--out", str(out)])
+    *_, record = tune.planned_search(args)
+    tuning.write_search(str(out), record)
+    code, stdout, err = run_command(tune.main, ["--summarize", "--out", str(out)], capsys)
+    assert code == 0, err
+    assert (out / "trials.csv").is_file() and (out / "summary.md").is_file()
+
+
+def test_the_plot_numbers_trials_as_the_csv_does(tmp_path, monkeypatch):
+    import matplotlib.axes
+
+    from colorkeras import tuning_report
+
+    plotted = []
+    original = matplotlib.axes.Axes.plot
+
+    def plot(self, x, *args, **kwargs):
+        plotted.append(list(x))
+        return original(self, x, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "plot", plot)
+    rows = [tuning_report.TrialRow("unet", trial, "COMPLETED", score, 1, 1.0, {})
+            for trial, score in (("0", 2.0), ("1", 1.0), ("2", 1.5))]
+    tuning_report.write_plot(tmp_path / "plot.png", rows, {"name": "val_mae",
+                                                           "direction": "min"})
+    assert plotted and all(x == [0, 1, 2] for x in plotted)
