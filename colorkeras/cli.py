@@ -6,6 +6,7 @@ fail the same way: one line on stderr and a non-zero exit.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -79,8 +80,9 @@ def add_data_args(parser, image_size=256, crop_size=128, batch_size=16):
     group.add_argument(
         "--data",
         default="sample",
-        help="'sample' (the embedded photos), a folder of images, or tfds:NAME "
-        "(e.g. tfds:tf_flowers; needs the network). Default: sample.",
+        help="'sample' (the embedded photos), a folder of images, tfds:NAME "
+        "(e.g. tfds:tf_flowers; needs the network), or tfrecord:DIR (shards from "
+        "python -m colorkeras.data pack). Default: sample.",
     )
     group.add_argument(
         "--image-size", type=positive_int, default=image_size,
@@ -127,15 +129,41 @@ def quiet_tensorflow():
     if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
         return
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    with native_output_silenced():
+        import tensorflow  # noqa: F401
+
+
+@contextlib.contextmanager
+def native_output_silenced(fds=(2,)):
+    """Point file descriptors (standard error by default) at /dev/null for a while.
+
+    For chatter that C++ code prints straight to the descriptor, past
+    Python's ``sys.stderr``: TensorFlow's start-up notices, and the LiteRT
+    calibrator's "fully_quantize: 0, inference_type: 6, ..." lines.
+    """
+    sys.stdout.flush()
     sys.stderr.flush()
-    saved = os.dup(2)
+    saved = [os.dup(fd) for fd in fds]
     try:
         with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import tensorflow  # noqa: F401
+            for fd in fds:
+                os.dup2(devnull.fileno(), fd)
+            yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        for fd, copy in zip(fds, saved):
+            os.dup2(copy, fd)
+            os.close(copy)
+
+
+def progress_verbosity(quiet=False):
+    """Keras's ``verbose`` for a progress display: a live bar on a terminal, else lines.
+
+    Keras's bar (verbose 1) redraws itself with ANSI colours and carriage
+    returns whatever stdout is; sent to a file, a grid search's log grew to
+    129 KB of escapes. Redirected output gets one plain line per epoch or
+    pass (verbose 2).
+    """
+    return 2 if quiet or not sys.stdout.isatty() else 1
 
 
 def warn(message):

@@ -206,7 +206,8 @@ def main(argv=None):
     if not plan:
         return 1 if failed else 0
     done = skipped = kept = 0
-    progress = keras.utils.Progbar(len(plan), unit_name="image")
+    progress = keras.utils.Progbar(len(plan), unit_name="image",
+                                   verbose=cli.progress_verbosity())
     for index, (source, target) in enumerate(plan, start=1):
         if target.exists() and not args.overwrite:
             kept += 1

@@ -176,7 +176,10 @@ def write_litert(colorizer, path, size, quantize="none"):
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         samples = calibration_images(size)
         converter.representative_dataset = lambda: ([gray] for gray in samples)
-    with contextlib.redirect_stdout(io.StringIO()):  # Keras prints every captured variable
+    from colorkeras import cli
+
+    # Keras prints every captured variable; the int8 calibrator prints from C++.
+    with contextlib.redirect_stdout(io.StringIO()), cli.native_output_silenced((1, 2)):
         data = converter.convert()
     atomic.write_bytes(path, data)
     return tensor_names(data)

@@ -214,7 +214,8 @@ def score(colorizers, photos, batch_size=8, vae=None, keep=(), progress=True, co
 
     measure = measure_fn(vae, compiled)
     rows, kept, position = [], [], 0
-    bar = keras.utils.Progbar(photos.count, unit_name="photo", verbose=1 if progress else 0)
+    bar = keras.utils.Progbar(photos.count, unit_name="photo",
+                              verbose=cli.progress_verbosity() if progress else 0)
     for names, images in photos.dataset.batch(batch_size):
         names = [n.decode() for n in names.numpy()]
         truth = tf.cast(images, tf.float32) / 255.0

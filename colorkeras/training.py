@@ -348,7 +348,7 @@ def _train_in(config, strategy, reselect):
             validation_data=val_data.dataset,
             shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a dataset
             callbacks=make_callbacks(config, train_data.dataset, keep_best=not reselect),
-            verbose=config.verbose,
+            verbose=cli.progress_verbosity(config.verbose == 2),
         )
     record.update(
         finished=time.strftime("%Y-%m-%d %H:%M:%S"),

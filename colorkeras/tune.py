@@ -242,7 +242,7 @@ def main(argv=None):
                                       strategy, pipelines)
             print(f"\n== {grid.model}: {tuner.oracle.max_trials} trials of {grid.source} "
                   f"({grid.size} in the grid), {where}; output in {out}", flush=True)
-            tuner.search(verbose=base.verbose)
+            tuner.search(verbose=cli.progress_verbosity(base.verbose == 2))
     if where == "worker":
         print("Worker done; the chief writes the summary.")
         return 0

@@ -19,12 +19,13 @@ of the output's a*b*, comparable with the same figure for a colour source.
 import contextlib
 import dataclasses
 import itertools
+import math
 import os
 import pathlib
 
 import numpy as np
 
-from colorkeras import atomic
+from colorkeras import atomic, cli
 from colorkeras.errors import InputError
 
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm")
@@ -136,14 +137,20 @@ class VideoResult:
     flicker: float
     source_flicker: float
     delta_e2000: float  # to the source's own colours (meaningful for a colour source)
+    source_chroma: float = math.nan  # the source's mean a*b* chroma: about 0 when gray
+
+    GRAY_CHROMA = 2.0
+    """Below this mean chroma a source has no colours to compare with."""
 
     def summary(self):
-        return (f"{self.frames} frames at {self.fps:g} fps, {self.size[0]}x{self.size[1]}"
+        text = (f"{self.frames} frames at {self.fps:g} fps, {self.size[0]}x{self.size[1]}"
                 f"{', with audio' if self.audio else ''}, in {self.seconds:.1f} s "
                 f"({self.frames / max(self.seconds, 1e-9):.1f} frames/s); flicker "
                 f"(mean |Δa*b*| between frames) {self.flicker:.2f}, the source's "
-                f"{self.source_flicker:.2f}; ΔE2000 to the source's colours "
-                f"{self.delta_e2000:.2f}")
+                f"{self.source_flicker:.2f}")
+        if self.source_chroma < self.GRAY_CHROMA:  # a gray film: nothing to compare with
+            return text
+        return f"{text}; ΔE2000 to the source's colours {self.delta_e2000:.2f}"
 
 
 def colorize_frames(colorizer, frames, render_size, stabilizer=None):
@@ -214,8 +221,9 @@ def colorize_video(source, target, model="pix2pix", render_size=256, batch_size=
     pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
     stabilizer = ChromaStabilizer() if stabilize else None
     flicker, source_flicker = FlickerMeter(), FlickerMeter()
-    errors = []
-    bar = keras.utils.Progbar(count, unit_name="frame") if progress else None
+    errors, source_chroma = [], []
+    bar = keras.utils.Progbar(count, unit_name="frame",
+                              verbose=cli.progress_verbosity()) if progress else None
     start, done = time.perf_counter(), 0
     encoding = dict(
         fps=fps, codec="libx264", pix_fmt_out=pix_fmt, macro_block_size=1, quality=None,
@@ -240,6 +248,8 @@ def colorize_video(source, target, model="pix2pix", render_size=256, batch_size=
                     source_flicker.update(b)
                 per_frame = np.mean(metrics.ciede2000_lab(lab_source, lab_out), axis=(1, 2))
                 errors.append(float(np.sum(per_frame)))
+                source_chroma.append(float(np.sum(np.hypot(lab_source[..., 1],
+                                                            lab_source[..., 2]).mean((1, 2)))))
                 done += len(out)
                 if bar:
                     bar.update(min(done, count))
@@ -251,6 +261,7 @@ def colorize_video(source, target, model="pix2pix", render_size=256, batch_size=
         frames=done, fps=fps, size=(width, height), audio=audio,
         seconds=time.perf_counter() - start, flicker=flicker.result(),
         source_flicker=source_flicker.result(), delta_e2000=sum(errors) / done,
+        source_chroma=sum(source_chroma) / done,
     )
 
 

@@ -407,3 +407,35 @@ def test_the_plot_numbers_trials_as_the_csv_does(tmp_path, monkeypatch):
     tuning_report.write_plot(tmp_path / "plot.png", rows, {"name": "val_mae",
                                                            "direction": "min"})
     assert plotted and all(x == [0, 1, 2] for x in plotted)
+
+
+# --- 4. the web app ----------------------------------------------------------------------------
+
+
+def test_the_app_refuses_a_busy_port_in_one_line(capsys):
+    pytest.importorskip("gradio", reason="the app needs the [app] extra")
+    import socket
+
+    from colorkeras import app
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        code, out, err = run_command(app.main, ["--port", str(port)], capsys)
+    assert code == 2 and "Serving on" not in out
+    assert len(err.strip().splitlines()) == 1 and str(port) in err
+
+
+def test_a_bad_upload_is_one_sentence_with_its_own_name(tmp_path, capsys):
+    gr = pytest.importorskip("gradio", reason="the app needs the [app] extra")
+    from colorkeras import app
+
+    upload = tmp_path / "gradio" / "0123abcd" / "holiday.jpg"  # as Gradio keeps an upload
+    upload.parent.mkdir(parents=True)
+    upload.write_bytes(b"\xff\xd8 not really a JPEG")
+    run = app.make_handler(app.Colorizers(), tmp_path / "out")
+    with pytest.raises(gr.Error) as error:
+        run(str(upload), "pix2pix", 256, progress=None)
+    assert "holiday.jpg" in error.value.message and str(upload.parent) not in error.value.message
+    assert error.value.print_exception is False
