@@ -439,3 +439,35 @@ def test_a_bad_upload_is_one_sentence_with_its_own_name(tmp_path, capsys):
         run(str(upload), "pix2pix", 256, progress=None)
     assert "holiday.jpg" in error.value.message and str(upload.parent) not in error.value.message
     assert error.value.print_exception is False
+
+
+# --- 6. LiteRT on photos that are not square ---------------------------------------------------
+
+
+def test_litert_float32_colours_a_non_square_photo_as_keras_does(network_file, tmp_path):
+    """A 4:3 photo was squeezed into the file's square: up to 42/255 off Keras."""
+    pytest.importorskip("ai_edge_litert", reason="LiteRT needs the [litert] extra")
+    from colorkeras import portable
+
+    path = portable.export(str(network_file), tmp_path, "litert", 32)
+    photo = np.random.default_rng(3).integers(0, 256, (30, 40, 3)).astype(np.uint8)
+    keras_colorizer = portable.float32_copy(inference.load(network_file))
+    want = colorkeras.colorize(photo, keras_colorizer, render_size=32).astype(int)
+    got = colorkeras.colorize(photo, str(path), render_size=32).astype(int)
+    assert np.abs(got - want).max() <= 1
+
+
+def test_a_fixed_size_litert_runs_windows_at_the_photos_aspect():
+    """Files from before: the window is the file's side, the photo keeps its aspect."""
+    seen = []
+
+    def square_only(gray):
+        assert gray.shape[1:3] == (8, 8), gray.shape
+        seen.append(gray.shape)
+        return np.repeat(gray, 3, axis=-1)
+
+    colorizer = runtimes.PortableColorizer("old_8.tflite", square_only, fixed_size=(8, 8))
+    ramp = np.tile(np.linspace(0, 1, 20, dtype=np.float32), (8, 1))[None, ..., None]
+    rgb = np.asarray(colorizer.rgb(ramp))
+    assert rgb.shape == (1, 8, 20, 3) and len(seen) >= 3
+    np.testing.assert_allclose(rgb[..., 0], ramp[..., 0], atol=1e-5)  # windows blend back whole
