@@ -11,7 +11,7 @@ import json
 import os
 import sys
 
-from colorkeras.errors import InputError
+from colorkeras.errors import InputError, first_line
 
 
 class UsageError(InputError):
@@ -172,11 +172,6 @@ def warn(message):
     print(f"{newline}warning: {message}", file=sys.stderr, flush=True)
 
 
-def _one_line(error):
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return lines[0] if lines else type(error).__name__
-
-
 def run(main, argv=None):
     """Call ``main(argv)``; turn failures into one line on stderr and a non-zero exit.
 
@@ -191,7 +186,7 @@ def run(main, argv=None):
     except (InputError, FileNotFoundError, FileExistsError) as error:
         if debug:
             raise
-        print(f"error: {_one_line(error)}", file=sys.stderr)
+        print(f"error: {first_line(error)}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         if debug:
@@ -202,7 +197,7 @@ def run(main, argv=None):
     except Exception as error:  # noqa: BLE001 - one line for the user; --debug for the rest
         if debug:
             raise
-        print(f"error: {type(error).__name__}: {_one_line(error)} (--debug or "
+        print(f"error: {type(error).__name__}: {first_line(error)} (--debug or "
               f"{DEBUG_VARIABLE}=1 shows the traceback)", file=sys.stderr)
         sys.exit(1)
     sys.exit(code or 0)

@@ -23,6 +23,7 @@ one-line note.
 import argparse
 import os
 import pathlib
+import subprocess
 import sys
 import warnings
 
@@ -160,15 +161,23 @@ def colorize_videos(args, plan, colorizer):
         except InputError as error:
             cli.warn(f"skipping {error}")
             failed += 1
+        except (OSError, RuntimeError, subprocess.SubprocessError) as error:
+            # ffmpeg failing part-way through a truncated file: the rest goes on.
+            cli.warn(f"skipping {source}: {type(error).__name__}: {cli.first_line(error)}")
+            failed += 1
         else:
             print(f"Wrote {target}: {result.summary()}")
     return failed
 
 
-def split_inputs(inputs, recursive=False):
-    """(videos, photo inputs): video files named, and those found in named folders."""
+def split_inputs(inputs, out, recursive=False):
+    """(videos, photo inputs): video files named, and those found in named folders.
+
+    As for photos, earlier outputs in an ``out`` inside a named folder are not inputs.
+    """
     from colorkeras.video import VIDEO_EXTENSIONS, is_video
 
+    out_real = os.path.realpath(out)
     videos, photos = [], []
     for text in inputs:
         path = pathlib.Path(text)
@@ -178,15 +187,18 @@ def split_inputs(inputs, recursive=False):
             photos.append(text)
             if path.is_dir():
                 pattern = "**/*" if recursive else "*"
-                videos += sorted(str(p) for p in path.glob(pattern)
-                                 if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)
+                nested_out = out_real != os.path.realpath(path)
+                videos += sorted(
+                    str(p) for p in path.glob(pattern)
+                    if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS
+                    and not (nested_out and _is_within(os.path.realpath(p), out_real)))
     return videos, photos
 
 
 def main(argv=None):
     cli.quiet_tensorflow()
     args = build_parser().parse_args(argv)
-    videos, photos = split_inputs(args.inputs, args.recursive)
+    videos, photos = split_inputs(args.inputs, args.out, args.recursive)
     # Every output is planned, and every clash refused, before anything is written.
     video_plan = video_targets(args, videos)
     plan = []

@@ -26,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from colorkeras import color, images, runtimes
-from colorkeras.errors import InputError
+from colorkeras.errors import InputError, first_line
 from colorkeras.colorizer import Colorizer
 from colorkeras.models import ColorizationNetwork
 
@@ -186,8 +186,7 @@ def unloadable(path, error):
     """
     import zipfile
 
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    reason = lines[0] if lines else type(error).__name__
+    reason = first_line(error)
     if not zipfile.is_zipfile(path):
         reason = "it is not a .keras file (those are zip archives)"
     return InputError(f"{path}: cannot load it as a colorkeras model: {reason}")

@@ -15,7 +15,7 @@ import threading
 
 import numpy as np
 
-from colorkeras.errors import InputError
+from colorkeras.errors import InputError, first_line
 
 SUFFIXES = (".onnx", ".tflite")
 
@@ -203,6 +203,5 @@ def load(path):
     except (ImportError, InputError):
         raise
     except Exception as error:  # noqa: BLE001 - a corrupt file raises anything
-        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-        reason = lines[0] if lines else type(error).__name__
-        raise InputError(f"{path}: cannot load it as a {path.suffix} model: {reason}") from error
+        raise InputError(f"{path}: cannot load it as a {path.suffix} model: "
+                         f"{first_line(error)}") from error

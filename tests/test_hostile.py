@@ -1,4 +1,4 @@
-"""Hostile inputs and edge cases: nothing crashes, nothing is silently wrong, nothing is overwritten.
+"""Hostile inputs and edge cases: nothing crashes, nothing is silently wrong or overwritten.
 
 Each test here is a fault a hostile user found (issue 28), kept so that it
 stays fixed. The images and networks are tiny; the thin images go through
@@ -138,7 +138,8 @@ def test_command_colorizes_thin_photos_with_a_one_line_note(thin_pngs, tmp_path,
 
 def test_thin_pngs_through_the_command_in_a_capped_process(network_file, thin_pngs, tmp_path):
     """The real command and a real network, at the default render size, in 3 GB."""
-    result = run_capped("-m", "colorkeras.colorize", *thin_pngs, "--model", network_file, "--out", tmp_path / "out")
+    result = run_capped("-m", "colorkeras.colorize", *thin_pngs, "--model", network_file,
+                        "--out", tmp_path / "out")
     assert result.returncode == 0, result.stderr[-2000:]
     for path, (height, width) in zip(thin_pngs, THIN_SHAPES):
         assert np.asarray(Image.open(tmp_path / "out" / path.name)).shape == (height, width, 3)
