@@ -99,6 +99,12 @@ def add_data_args(parser, image_size=256, crop_size=128, batch_size=16):
     return group
 
 
+def check_out_folder_path(out):
+    """Refuse an ``--out`` that names a file, in words (not a bare ``[Errno 17]``)."""
+    if out is not None and os.path.exists(out) and not os.path.isdir(out):
+        raise UsageError(f"--out {out} is a file, not a folder; choose a folder")
+
+
 def parse_hparams(pairs):
     """``["depth=3", "activation=gelu"]`` -> ``{"depth": 3, "activation": "gelu"}``.
 

@@ -198,6 +198,7 @@ def split_inputs(inputs, out, recursive=False):
 def main(argv=None):
     cli.quiet_tensorflow()
     args = build_parser().parse_args(argv)
+    cli.check_out_folder_path(args.out)
     videos, photos = split_inputs(args.inputs, args.out, args.recursive)
     # Every output is planned, and every clash refused, before anything is written.
     video_plan = video_targets(args, videos)

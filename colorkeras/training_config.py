@@ -118,8 +118,7 @@ def check_out_folder(out, overwrite=False):
     folder (say, one holding someone's own ``history.csv``) is left alone
     unless ``overwrite``. A file named as the folder is refused too.
     """
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise cli.UsageError(f"--out {out} is a file, not a folder; choose a folder")
+    cli.check_out_folder_path(out)
     if overwrite or not os.path.isdir(out) or os.path.exists(os.path.join(out, "config.json")):
         return
     with os.scandir(out) as entries:

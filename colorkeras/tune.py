@@ -204,6 +204,7 @@ def planned_search(args):
     objective = tuning.parse_objective(args.objective)
     data.check_sizes(args.image_size, args.crop_size)
     out = args.out or default_out(args.grid, models)
+    cli.check_out_folder_path(out)
     base = TrainConfig(
         data=args.data, image_size=args.image_size, crop_size=args.crop_size,
         steps_per_epoch=args.steps_per_epoch, seed=args.seed, out=out,

@@ -472,3 +472,17 @@ def test_a_fixed_size_litert_runs_windows_at_the_photos_aspect():
     rgb = np.asarray(colorizer.rgb(ramp))
     assert rgb.shape == (1, 8, 20, 3) and len(seen) >= 3
     np.testing.assert_allclose(rgb[..., 0], ramp[..., 0], atol=1e-5)  # windows blend back whole
+
+
+# --- 14. small things ---------------------------------------------------------------------------
+
+
+def test_out_naming_a_file_is_refused_in_words(tmp_path, capsys, monkeypatch):
+    colorizer, _ = spy_colorizer(limit=10**6)
+    monkeypatch.setattr(inference, "load", lambda model: colorizer)
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(photo)
+    (tmp_path / "taken").write_text("a file")
+    code, _, err = run_command(colorize_command.main, [str(photo), "--out",
+                                                       str(tmp_path / "taken")], capsys)
+    assert code == 2 and "is a file, not a folder" in err and "Errno" not in err
