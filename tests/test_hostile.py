@@ -89,7 +89,7 @@ def run_capped(*args, env=None):
     environment = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3",
                    **(env or {})}
     return subprocess.run([sys.executable, *map(str, args)],
-                          capture_output=True, text=True, timeout=300, preexec_fn=cap,
+                          capture_output=True, text=True, timeout=900, preexec_fn=cap,
                           env=environment)
 
 
