@@ -80,30 +80,50 @@ def colorize_file(path, model, render_size, colorizers, out_dir, progress=None):
     return before, rgb, str(target)
 
 
+def user_message(error, path):
+    """``error`` as the page shows it: the upload's own name, not the server's temporary path."""
+    return str(error).replace(str(path), pathlib.Path(path).name)
+
+
+def make_handler(colorizers, out_dir):
+    """The page's colorize action: a bad upload is one sentence on the page, no traceback.
+
+    Gradio keeps an upload as ``/tmp/gradio/<hash>/<its name>``; the message
+    names the file as the user knows it, and the server's console stays
+    quiet (``print_exception=False``): a bad file is the user's, not a bug.
+    """
+    gr = _gradio()
+    from colorkeras import images
+    from colorkeras.errors import InputError
+
+    def run(path, model, render_size, progress=gr.Progress()):
+        if not path:
+            raise gr.Error("Drop a photo on the page first.", print_exception=False)
+        try:
+            before, after, png = colorize_file(path, model, render_size, colorizers, out_dir,
+                                               progress)
+        except (images.UnreadableImage, images.ImageTooLarge, InputError,
+                FileNotFoundError) as error:
+            raise gr.Error(f"Could not colorize {pathlib.Path(path).name}: "
+                           f"{user_message(error, path)}", print_exception=False) from None
+        return (before, after), gr.update(value=png, visible=True), (
+            f"Colorized {pathlib.Path(png).name.replace('_colorized.png', '')} with {model} "
+            f"at render size {render_size}: {after.shape[1]}x{after.shape[0]} pixels."
+        )
+
+    return run
+
+
 def build_app(default_model="pix2pix", out_dir=None):
     """The Gradio `Blocks` page (not launched)."""
     gr = _gradio()
-    from colorkeras import images, inference
+    from colorkeras import inference
     from colorkeras.data import sample_photos
 
     models = inference.available_models()
     if default_model not in models:
         raise cli.UsageError(f"Unknown model {default_model!r}; choose from {models}")
-    colorizers = Colorizers()
-    out_dir = out_dir or tempfile.mkdtemp(prefix="colorkeras-app-")
-
-    def run(path, model, render_size, progress=gr.Progress()):
-        if not path:
-            raise gr.Error("Drop a photo on the page first.")
-        try:
-            before, after, png = colorize_file(path, model, render_size, colorizers, out_dir,
-                                               progress)
-        except (images.UnreadableImage, images.ImageTooLarge) as error:
-            raise gr.Error(f"Could not colorize this file: {error}") from None
-        return (before, after), gr.update(value=png, visible=True), (
-            f"Colorized {pathlib.Path(png).name.replace('_colorized.png', '')} with {model} "
-            f"at render size {render_size}: {after.shape[1]}x{after.shape[0]} pixels."
-        )
+    run = make_handler(Colorizers(), out_dir or tempfile.mkdtemp(prefix="colorkeras-app-"))
 
     def clear():  # a new request never leaves the last photo's result on show
         return None, gr.update(value=None, visible=False), ""
@@ -153,7 +173,8 @@ def readable_errors(component, gr):
         except (OSError, ValueError, SyntaxError) as error:  # PIL's decode errors
             name = getattr(payload, "orig_name", None) or "this file"
             raise gr.Error(f"Could not read {name} as an image ({error}). "
-                           "Try a JPEG, PNG, TIFF or WebP photo.") from None
+                           "Try a JPEG, PNG, TIFF or WebP photo.",
+                           print_exception=False) from None
 
     component.preprocess = checked
     return component
@@ -169,6 +190,19 @@ def launch(page, host="127.0.0.1", port=DEFAULT_PORT, block=True):
                         show_error=True, quiet=True, prevent_thread_lock=not block,
                         theme=theme)
     return page
+
+
+def check_port_free(host, port):
+    """Refuse, in one line, a port another program holds, before saying "Serving on"."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise cli.UsageError(f"cannot serve on {host}:{port} ({error.strerror or error}); "
+                                 "another program holds it: pass --port N") from None
 
 
 def build_parser():
@@ -188,6 +222,7 @@ def build_parser():
 def main(argv=None):
     cli.quiet_tensorflow()
     args = build_parser().parse_args(argv)
+    check_port_free(args.host, args.port)
     page = build_app(args.model)
     print(f"Serving on http://{args.host}:{args.port} (Ctrl+C stops)", flush=True)
     launch(page, args.host, args.port)

@@ -6,19 +6,37 @@ fail the same way: one line on stderr and a non-zero exit.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 
-from colorkeras.errors import InputError
+from colorkeras.errors import InputError, first_line
 
 
 class UsageError(InputError):
     """Bad input from the command line, reported as one line."""
 
 
+DEBUG_VARIABLE = "COLORKERAS_DEBUG"
+
+
+def debugging(argv=None):
+    """Whether tracebacks are wanted: ``--debug`` on the command line or COLORKERAS_DEBUG=1."""
+    return os.environ.get(DEBUG_VARIABLE, "0") not in ("", "0") or "--debug" in (argv or ())
+
+
 class ArgumentParser(argparse.ArgumentParser):
-    """An argparse parser whose errors are one line, not usage plus error."""
+    """An argparse parser whose errors are one line, not usage plus error.
+
+    Every command gets ``--debug``, read by `run` (tracebacks instead of one
+    line), so no command has to handle it.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_argument("--debug", action="store_true", help="on an error, show the "
+                          f"full traceback, not one line (or set {DEBUG_VARIABLE}=1)")
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
@@ -62,8 +80,9 @@ def add_data_args(parser, image_size=256, crop_size=128, batch_size=16):
     group.add_argument(
         "--data",
         default="sample",
-        help="'sample' (the embedded photos), a folder of images, or tfds:NAME "
-        "(e.g. tfds:tf_flowers; needs the network). Default: sample.",
+        help="'sample' (the embedded photos), a folder of images, tfds:NAME "
+        "(e.g. tfds:tf_flowers; needs the network), or tfrecord:DIR (shards from "
+        "python -m colorkeras.data pack). Default: sample.",
     )
     group.add_argument(
         "--image-size", type=positive_int, default=image_size,
@@ -78,6 +97,12 @@ def add_data_args(parser, image_size=256, crop_size=128, batch_size=16):
         help=f"images per batch (default {batch_size})",
     )
     return group
+
+
+def check_out_folder_path(out):
+    """Refuse an ``--out`` that names a file, in words (not a bare ``[Errno 17]``)."""
+    if out is not None and os.path.exists(out) and not os.path.isdir(out):
+        raise UsageError(f"--out {out} is a file, not a folder; choose a folder")
 
 
 def parse_hparams(pairs):
@@ -110,28 +135,75 @@ def quiet_tensorflow():
     if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
         return
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    with native_output_silenced():
+        import tensorflow  # noqa: F401
+
+
+@contextlib.contextmanager
+def native_output_silenced(fds=(2,)):
+    """Point file descriptors (standard error by default) at /dev/null for a while.
+
+    For chatter that C++ code prints straight to the descriptor, past
+    Python's ``sys.stderr``: TensorFlow's start-up notices, and the LiteRT
+    calibrator's "fully_quantize: 0, inference_type: 6, ..." lines.
+    """
+    sys.stdout.flush()
     sys.stderr.flush()
-    saved = os.dup(2)
+    saved = [os.dup(fd) for fd in fds]
     try:
         with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import tensorflow  # noqa: F401
+            for fd in fds:
+                os.dup2(devnull.fileno(), fd)
+            yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        for fd, copy in zip(fds, saved):
+            os.dup2(copy, fd)
+            os.close(copy)
+
+
+def progress_verbosity(quiet=False):
+    """Keras's ``verbose`` for a progress display: a live bar on a terminal, else lines.
+
+    Keras's bar (verbose 1) redraws itself with ANSI colours and carriage
+    returns whatever stdout is; sent to a file, a grid search's log grew to
+    129 KB of escapes. Redirected output gets one plain line per epoch or
+    pass (verbose 2).
+    """
+    return 2 if quiet or not sys.stdout.isatty() else 1
+
+
+def warn(message):
+    """One warning line on stderr, on a line of its own even under a progress bar."""
+    newline = "\n" if sys.stdout.isatty() else ""
+    print(f"{newline}warning: {message}", file=sys.stderr, flush=True)
 
 
 def run(main, argv=None):
-    """Call ``main(argv)``; turn expected failures into one line and exit 2."""
+    """Call ``main(argv)``; turn failures into one line on stderr and a non-zero exit.
+
+    The package's own input errors exit 2; anything else, a bug or a failure
+    from deep in Keras or TensorFlow, exits 1 with its type and first line.
+    ``--debug`` or ``COLORKERAS_DEBUG=1`` shows the traceback instead.
+    """
     quiet_tensorflow()
+    debug = debugging(argv)
     try:
         code = main(argv)
-    # Only the package's own input errors: a ValueError from deep in Keras or
-    # TensorFlow is a bug, and its traceback is what finds it.
     except (InputError, FileNotFoundError, FileExistsError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        if debug:
+            raise
+        print(f"error: {first_line(error)}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
-        print("interrupted; run the same command again to resume", file=sys.stderr)
+        if debug:
+            raise
+        newline = "\n" if sys.stdout.isatty() else ""  # off the progress bar's line
+        print(f"{newline}interrupted; run the same command again to resume", file=sys.stderr)
         sys.exit(130)
+    except Exception as error:  # noqa: BLE001 - one line for the user; --debug for the rest
+        if debug:
+            raise
+        print(f"error: {type(error).__name__}: {first_line(error)} (--debug or "
+              f"{DEBUG_VARIABLE}=1 shows the traceback)", file=sys.stderr)
+        sys.exit(1)
     sys.exit(code or 0)

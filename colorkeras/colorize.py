@@ -13,16 +13,22 @@ extension of ``--format``. Nothing is ever written over an input; an output
 that already exists is kept unless ``--overwrite``, so an interrupted run
 resumes where it stopped. Every output is written to a temporary file and
 renamed, so none is ever half-written. Files that cannot be decoded, or that
-are over ``--max-pixels``, are skipped with a one-line warning each and
-counted at the end; the exit status is then 1.
+are over ``--max-pixels``, and videos ffmpeg cannot read, are skipped with a
+one-line warning each and counted at the end; the exit status is then 1.
+Videos inside a named folder are colorized too. A photo thinner than 4:1 is
+rendered smaller than ``--render-size`` (`inference.render_shape`), with a
+one-line note.
 """
 
 import argparse
 import os
 import pathlib
+import subprocess
 import sys
+import warnings
 
 from colorkeras import cli
+from colorkeras.errors import InputError
 
 
 def build_parser():
@@ -121,52 +127,100 @@ def _is_within(path, folder):
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def colorize_videos(args, videos):
-    """Each video into ``<out>/<name>.mp4``; an existing one is kept unless --overwrite."""
+def video_targets(args, videos):
+    """``[(video, <out>/<name>.mp4)]``; raises UsageError when two would collide."""
+    if videos and not args.keep_luminance:
+        raise cli.UsageError("--no-keep-luminance is for photos, not video")
+    plan, targets = [], {}
+    for source in videos:
+        target = pathlib.Path(args.out) / (pathlib.Path(source).stem + ".mp4")
+        key = os.path.realpath(target)
+        if key in targets:
+            raise cli.UsageError(f"{targets[key]} and {source} would both "
+                                 f"be written to {target}")
+        if key == os.path.realpath(source):
+            raise cli.UsageError(f"{target} would replace the input {source}")
+        targets[key] = source
+        plan.append((source, target))
+    return plan
+
+
+def colorize_videos(args, plan, colorizer):
+    """Each video into its target; returns how many failed (each named in one line)."""
     from colorkeras import video
 
-    if not args.keep_luminance:
-        raise cli.UsageError("--no-keep-luminance is for photos, not video")
-    targets = {}
-    for source in videos:
-        target = pathlib.Path(args.out) / (pathlib.Path(source).stem + ".mp4")
-        if os.path.realpath(target) in targets:
-            raise cli.UsageError(f"{targets[os.path.realpath(target)]} and {source} would both "
-                                 f"be written to {target}")
-        if os.path.realpath(target) == os.path.realpath(source):
-            raise cli.UsageError(f"{target} would replace the input {source}")
-        targets[os.path.realpath(target)] = source
-    for source in videos:
-        target = pathlib.Path(args.out) / (pathlib.Path(source).stem + ".mp4")
+    failed = 0
+    for source, target in plan:
         if target.exists() and not args.overwrite:
             print(f"Kept the existing {target} (--overwrite replaces it)")
             continue
         print(f"Colorizing {source} ...", flush=True)
-        result = video.colorize_video(source, target, args.model, args.render_size,
-                                      args.batch_frames, args.stabilize)
-        print(f"Wrote {target}: {result.summary()}")
+        try:
+            result = video.colorize_video(source, target, colorizer, args.render_size,
+                                          args.batch_frames, args.stabilize)
+        except InputError as error:
+            cli.warn(f"skipping {error}")
+            failed += 1
+        except (OSError, RuntimeError, subprocess.SubprocessError) as error:
+            # ffmpeg failing part-way through a truncated file: the rest goes on.
+            cli.warn(f"skipping {source}: {type(error).__name__}: {cli.first_line(error)}")
+            failed += 1
+        else:
+            print(f"Wrote {target}: {result.summary()}")
+    return failed
+
+
+def split_inputs(inputs, out, recursive=False):
+    """(videos, photo inputs): video files named, and those found in named folders.
+
+    As for photos, earlier outputs in an ``out`` inside a named folder are not inputs.
+    """
+    from colorkeras.video import VIDEO_EXTENSIONS, is_video
+
+    out_real = os.path.realpath(out)
+    videos, photos = [], []
+    for text in inputs:
+        path = pathlib.Path(text)
+        if path.is_file() and is_video(text):
+            videos.append(text)
+        else:
+            photos.append(text)
+            if path.is_dir():
+                pattern = "**/*" if recursive else "*"
+                nested_out = out_real != os.path.realpath(path)
+                videos += sorted(
+                    str(p) for p in path.glob(pattern)
+                    if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS
+                    and not (nested_out and _is_within(os.path.realpath(p), out_real)))
+    return videos, photos
 
 
 def main(argv=None):
     cli.quiet_tensorflow()
     args = build_parser().parse_args(argv)
-    from colorkeras.video import is_video
-
-    videos = [text for text in args.inputs if os.path.isfile(text) and is_video(text)]
-    photos = [text for text in args.inputs if text not in videos]
-    if videos:
-        colorize_videos(args, videos)
-        if not photos:
-            return 0
-    plan = plan_outputs(photos, args.out, args.format, args.recursive)
+    cli.check_out_folder_path(args.out)
+    videos, photos = split_inputs(args.inputs, args.out, args.recursive)
+    # Every output is planned, and every clash refused, before anything is written.
+    video_plan = video_targets(args, videos)
+    plan = []
+    if photos:
+        try:
+            plan = plan_outputs(photos, args.out, args.format, args.recursive)
+        except cli.UsageError:
+            if not (video_plan and all(os.path.isdir(p) for p in photos)):
+                raise  # a folder holding only videos is not an error
 
     import keras
 
     from colorkeras import images, inference
 
     colorizer = inference.load(args.model)
+    failed = colorize_videos(args, video_plan, colorizer)
+    if not plan:
+        return 1 if failed else 0
     done = skipped = kept = 0
-    progress = keras.utils.Progbar(len(plan), unit_name="image")
+    progress = keras.utils.Progbar(len(plan), unit_name="image",
+                                   verbose=cli.progress_verbosity())
     for index, (source, target) in enumerate(plan, start=1):
         if target.exists() and not args.overwrite:
             kept += 1
@@ -174,14 +228,17 @@ def main(argv=None):
             try:
                 pixels = images.read_image(source, max_pixels=args.max_pixels)
             except (images.UnreadableImage, images.ImageTooLarge) as error:
-                # Start a new line when a progress bar is being redrawn on it.
-                newline = "\n" if sys.stdout.isatty() else ""
-                print(f"{newline}warning: skipping {error}", file=sys.stderr)
+                cli.warn(f"skipping {error}")
                 skipped += 1
             else:
-                rgb = inference.colorize(
-                    pixels, colorizer, args.render_size, args.keep_luminance
-                )
+                note = inference.render_note(*pixels.shape[:2], args.render_size)
+                if note:
+                    cli.warn(f"{source}: {note}")
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", inference.RenderShrunk)  # said just above
+                    rgb = inference.colorize(
+                        pixels, colorizer, args.render_size, args.keep_luminance
+                    )
                 images.write_image(rgb, target, args.format)
                 done += 1
         progress.update(index)
@@ -189,7 +246,9 @@ def main(argv=None):
     if kept:
         print(f"; kept {kept} existing output(s) (--overwrite replaces them)", end="")
     print(f"; skipped {skipped} unreadable or too large." if skipped else ".")
-    return 1 if skipped else 0
+    if failed:
+        print(f"{failed} video(s) failed; see the warnings above.")
+    return 1 if skipped or failed else 0
 
 
 if __name__ == "__main__":

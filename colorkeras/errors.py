@@ -8,3 +8,9 @@ one line; any other exception is a bug and keeps its traceback.
 
 class InputError(ValueError):
     """A setting, file or argument colorkeras cannot take, with what it received."""
+
+
+def first_line(error):
+    """An error's first non-blank line (its type's name if it has none): one-line messages."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__

@@ -44,13 +44,12 @@ def build_parser():
         "no value only the gray baseline is scored (default: pix2pix)")
     group = parser.add_argument_group("data")
     group.add_argument("--data", default="sample",
-                       help="'sample' (the embedded photos), a folder of images, or tfds:NAME "
-                       "(default: sample)")
+                       help="'sample' (the embedded photos), a folder of images, tfds:NAME "
+                       "or tfrecord:DIR (default: sample)")
     group.add_argument("--split", default=None, choices=("val", "train", "all"),
-                       help="which photos (default: every image of a plain folder, which is a "
-                       "test set; the val split of a folder with train/ and val/, of the "
-                       "sample and of TFDS): a source's val or train split, or every image "
-                       "of a folder (default: val)")
+                       help="a source's val or train split, or all of a folder's images. "
+                       "Default: all for a plain folder (a test set), val otherwise (a "
+                       "folder with train/ and val/, the sample, TFDS, TFRecord shards)")
     group.add_argument("--image-size", type=cli.positive_int, default=256,
                        help="shorter side, then centre square crop (default 256)")
     group.add_argument("--full-resolution", action="store_true",
@@ -186,7 +185,7 @@ def main(argv=None):
         vae = density.fit_density(
             args.data, os.path.join(args.out, "density_vae.keras"), view_size=args.density_size,
             epochs=args.density_epochs, steps_per_epoch=args.density_steps, seed=args.seed,
-            verbose=2 if args.quiet else "auto")
+            verbose=cli.progress_verbosity(args.quiet))
     turing_positions = random.Random(args.seed).sample(
         range(photos.count), min(args.turing or 0, photos.count))
     print(f"Scoring {', '.join([scoring.GRAY, *labels])} on {photos.count} photos of {args.data}",

@@ -163,6 +163,7 @@ def build_parser():
 def main(argv=None):
     cli.quiet_tensorflow()
     args = build_parser().parse_args(argv)
+    cli.check_out_folder_path(args.out)
     out = args.out
     if args.format != "saved_model":
         return export_portable(args)

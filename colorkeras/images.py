@@ -135,10 +135,38 @@ def from_pil(image):
     return array[..., None] if array.ndim == 2 else array
 
 
-def to_uint8(array):
-    """An image array as uint8: floats are in [0, 1], integers in [0, 255].
+def _float_to_uint8(array):
+    """Floats in [0, 1] as uint8; whole numbers in [0, 255] are taken as they are.
 
-    uint16 is taken as 16-bit (high byte kept, as for 16-bit files).
+    A float array of 0..255 values is a common slip (``np.asarray(img,
+    np.float32)``); clipped to [0, 1] it would come back pure white. It is
+    read as 0..255 only when every value is a whole number and one is above
+    1, which [0, 1] data never is; anything else outside [0, 1], and NaN or
+    inf, is refused.
+    """
+    if array.size == 0:
+        return array.astype(np.uint8)
+    if not np.all(np.isfinite(array)):
+        raise InputError(
+            "A float image holds NaN or inf. Received: "
+            f"{int(np.sum(~np.isfinite(array)))} non-finite of {array.size} values")
+    low, high = float(array.min()), float(array.max())
+    if 0.0 <= low and high <= 1.0:
+        return np.round(array * 255.0).astype(np.uint8)
+    if 0.0 <= low and high <= 255.0 and np.all(array == np.round(array)):
+        return array.astype(np.uint8)
+    raise InputError(
+        "A float image must hold values in [0, 1] (or whole numbers in [0, 255]). "
+        f"Received: dtype={array.dtype}, values in [{low:g}, {high:g}]; divide by 255 "
+        "or pass uint8")
+
+
+def to_uint8(array):
+    """An image array as uint8: floats in [0, 1], integers in [0, 255].
+
+    uint16 is taken as 16-bit (high byte kept, as for 16-bit files). Floats
+    follow `_float_to_uint8`: whole-number floats in [0, 255] are taken as
+    0..255; other floats outside [0, 1], NaN and inf raise `InputError`.
     """
     array = np.asarray(array)
     if array.dtype == np.uint8:
@@ -148,7 +176,7 @@ def to_uint8(array):
     if array.dtype == np.uint16:
         return (array >> 8).astype(np.uint8)
     if np.issubdtype(array.dtype, np.floating):
-        return np.round(np.clip(np.nan_to_num(array), 0.0, 1.0) * 255.0).astype(np.uint8)
+        return _float_to_uint8(array)
     if np.issubdtype(array.dtype, np.integer):
         if array.size and (array.min() < 0 or array.max() > 255):
             raise InputError(

@@ -18,6 +18,7 @@ source checkout.
 import functools
 import os
 import pathlib
+import warnings
 import weakref
 
 import keras
@@ -25,7 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from colorkeras import color, images, runtimes
-from colorkeras.errors import InputError
+from colorkeras.errors import InputError, first_line
 from colorkeras.colorizer import Colorizer
 from colorkeras.models import ColorizationNetwork
 
@@ -168,8 +169,27 @@ def load(name_or_path):
         return as_colorizer(name_or_path)
     if runtimes.is_portable_path(name_or_path):
         return runtimes.load(name_or_path)
-    model = keras.saving.load_model(resolve(name_or_path), compile=False, safe_mode=True)
+    path = resolve(name_or_path)
+    try:
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # noqa: BLE001 - a bad file raises anything
+        raise unloadable(path, error) from error
     return as_colorizer(model)
+
+
+def unloadable(path, error):
+    """The one-line `InputError` for a model file that exists but does not load.
+
+    Keras says "File not found" for a text file named ``.keras``, and a
+    Lambda layer fails deep in deserialization; the user needs the file's
+    name and the first line of the reason.
+    """
+    import zipfile
+
+    reason = first_line(error)
+    if not zipfile.is_zipfile(path):
+        reason = "it is not a .keras file (those are zip archives)"
+    return InputError(f"{path}: cannot load it as a colorkeras model: {reason}")
 
 
 @functools.lru_cache(maxsize=4)
@@ -254,11 +274,68 @@ def to_rgb(images_uint8):
     return tf.ensure_shape(rgb, [None, None, None, 3])
 
 
+RENDER_AREA_FACTOR = 4
+"""The network sees at most this many times a square render's pixels (``render_size**2``)."""
+
+FULL_SIZE_RENDER_PIXELS = 2048 * 2048
+"""With ``render_size=None`` the network sees at most this many pixels."""
+
+
+def max_render_pixels(render_size):
+    """The most pixels the network is given for one photo: the bound on work.
+
+    The shorter side goes to ``render_size``, so a thin photo's longer side
+    would follow it up without end: 2x2000 pixels would run the network at
+    256x256000, tens of gigabytes. The bound is on the network's input, not on
+    the photo, because that is what costs the time and memory.
+    """
+    if render_size is None:
+        return FULL_SIZE_RENDER_PIXELS
+    return RENDER_AREA_FACTOR * render_size * render_size
+
+
+MIN_RENDER_SIDE = 32
+"""The network's shorter side is not shrunk below this (a network pads up to its size multiple)."""
+
+
 def render_shape(size, render_size):
-    """(height, width) with the shorter side at ``render_size``, aspect kept."""
-    size = tf.cast(size, tf.float32)
-    scale = tf.cast(render_size, tf.float32) / tf.reduce_min(size)
-    return tf.maximum(tf.cast(tf.round(size * scale), tf.int32), 1)
+    """(height, width) the network runs at for a photo of ``size``.
+
+    The shorter side goes to ``render_size`` (None: the photo's own size),
+    aspect kept. A render over `max_render_pixels` is then shrunk, aspect
+    still kept, but not below `MIN_RENDER_SIDE` on its shorter side (a
+    network pads a thinner input up to its size multiple, which would undo
+    the bound); past that, its longer side is cut to fit. So a photo up to
+    4:1 renders as asked and a thinner one smaller, the chroma being
+    upsampled onto the full-size luminance either way. Every path that
+    colorizes (the API, the commands, the app, both SavedModel signatures,
+    video) asks this before any large tensor is made, so no input, however
+    thin, makes the network run large.
+    """
+    limit = max_render_pixels(render_size)
+    target = tf.cast(size, tf.float32)
+    if render_size is not None:
+        target *= tf.cast(render_size, tf.float32) / tf.reduce_min(target)
+    shorter = tf.reduce_min(target)
+    shrink = tf.minimum(1.0, tf.sqrt(float(limit) / tf.reduce_prod(target)))
+    shrink = tf.maximum(shrink, tf.minimum(float(MIN_RENDER_SIDE), shorter) / shorter)
+    shape = tf.maximum(tf.cast(tf.round(target * shrink), tf.int32), 1)
+    return tf.minimum(shape, limit // tf.maximum(tf.reduce_min(shape), MIN_RENDER_SIDE))
+
+
+class RenderShrunk(UserWarning):
+    """A photo rendered smaller than asked, to keep the network's work bounded."""
+
+
+def render_note(height, width, render_size):
+    """One line saying how `render_shape` shrank a photo's render, or None if it did not."""
+    scale = 1.0 if render_size is None else render_size / min(height, width)
+    asked = [max(int(round(side * scale)), 1) for side in (height, width)]
+    shape = [int(side) for side in render_shape(tf.constant([height, width]), render_size)]
+    if shape == asked:
+        return None
+    return (f"{width}x{height} pixels: the network runs at {shape[1]}x{shape[0]}, not "
+            f"{asked[1]}x{asked[0]}; it takes at most {max_render_pixels(render_size):,} pixels")
 
 
 def colorize_batch(colorizer, images_uint8, render_size=DEFAULT_RENDER_SIZE, keep_luminance=True):
@@ -267,7 +344,8 @@ def colorize_batch(colorizer, images_uint8, render_size=DEFAULT_RENDER_SIZE, kee
     The network runs with the shorter side at ``render_size``; its chroma is
     upsampled and put onto the photo's own full-resolution luma, so the
     result is as sharp as the input whatever the network's size. That also
-    bounds the time and memory a huge photo costs.
+    bounds the time and memory a huge photo costs, and `render_shape` bounds
+    a thin one's.
 
     Args:
         colorizer: a model from `load` (gray of any size -> RGB).
@@ -281,15 +359,14 @@ def colorize_batch(colorizer, images_uint8, render_size=DEFAULT_RENDER_SIZE, kee
     render_size = check_render_size(render_size)
     gray = color.luminance(to_rgb(images_uint8))
     size = tf.shape(gray)[1:3]
-    small = gray
-    if render_size is not None:
-        small = tf.image.resize(
-            gray, render_shape(size, render_size), method="bilinear", antialias=True
-        )
+    # Resized even at render_size=None: `render_shape` may shrink a huge photo.
+    small = tf.image.resize(
+        gray, render_shape(size, render_size), method="bilinear", antialias=True
+    )
     rgb = colorizer.rgb(small)
     if keep_luminance:
         rgb = color.recombine_luminance(gray, rgb)
-    elif render_size is not None:
+    else:
         rgb = tf.image.resize(rgb, size, method="bilinear", antialias=True)
     return tf.cast(tf.round(tf.clip_by_value(rgb, 0.0, 1.0) * 255.0), tf.uint8)
 
@@ -325,7 +402,9 @@ def compiled_colorize(colorizer, render_size=DEFAULT_RENDER_SIZE, keep_luminance
 def as_image_array(image):
     """A path, PIL image or array as a uint8 ``[H, W, C]`` array, C in 1-4.
 
-    Floats are read as [0, 1], integers as [0, 255], uint16 as 16-bit.
+    Integers are read as [0, 255], uint16 as 16-bit, floats as [0, 1], or as
+    [0, 255] when every value is a whole number and one is above 1 (see
+    `images.to_uint8`, which refuses other floats outside [0, 1], NaN and inf).
     """
     from PIL import Image
 
@@ -358,8 +437,10 @@ def colorize(image, model="pix2pix", render_size=DEFAULT_RENDER_SIZE, keep_lumin
             nothing is loaded or traced again).
         render_size: the shorter side the network runs at; the colour is
             upsampled onto the photo's full-resolution luminance. None runs
-            the network at the photo's own size (slow and memory-hungry for
-            large photos).
+            the network at the photo's own size (slow for large photos). The
+            network never takes more than `max_render_pixels`: a photo
+            thinner than 4:1 (or, with None, over 4 MP) is rendered smaller,
+            with a `RenderShrunk` warning.
         keep_luminance: keep the photo's own luminance (sharp, faithful);
             False returns the network's RGB resized to the photo's size.
 
@@ -376,6 +457,14 @@ def colorize(image, model="pix2pix", render_size=DEFAULT_RENDER_SIZE, keep_lumin
     check_render_size(render_size)
     colorizer = colorizer_for(model)  # held here: the cache only refers to it weakly
     run = compiled_colorize(colorizer, render_size, keep_luminance)
+
+    def one(item):
+        pixels = as_image_array(item)
+        note = render_note(*pixels.shape[:2], render_size)
+        if note:
+            warnings.warn(note, RenderShrunk, stacklevel=3)
+        return run(pixels[None])[0].numpy()
+
     if isinstance(image, (list, tuple)):
-        return [run(as_image_array(item)[None])[0].numpy() for item in image]
-    return run(as_image_array(image)[None])[0].numpy()
+        return [one(item) for item in image]
+    return one(image)

@@ -4,8 +4,12 @@ Both files hold the colorizer that `inference.load` returns: gray float32
 ``[N, H, W, 1]`` in [0, 1] in, RGB float32 ``[N, H, W, 3]`` in [0, 1] out.
 
 - ONNX (through tf2onnx) keeps the batch, height and width dynamic.
-- LiteRT handles dynamic spatial shapes badly, so its file takes one fixed
-  ``[1, size, size, 1]``; a photo is resized to it and the colour resized back.
+- LiteRT keeps the height and width dynamic, with a batch of one
+  (``[1, H, W, 1]``; the interpreter is resized to each photo). Files from
+  colorkeras 0.2 took one fixed ``[1, size, size, 1]``, and a photo squeezed
+  into that square came out with other colours (up to 42/255 on a 4:3
+  photo); `colorkeras.runtimes` runs such a file on windows at the photo's
+  own aspect instead.
 
 The step `colorize` adds on top, putting the network's colour onto the photo's
 own full-resolution luminance, is written out in ``model.json`` so that any
@@ -154,11 +158,13 @@ def calibration_images(size, count=CALIBRATION_PHOTOS):
 
 
 def write_litert(colorizer, path, size, quantize="none"):
-    """Write ``colorizer`` as a LiteRT flatbuffer for gray ``[1, size, size, 1]``.
+    """Write ``colorizer`` as a LiteRT flatbuffer for gray ``[1, H, W, 1]``, any H and W.
 
-    Converted from a fixed-size Functional model around it; float16 stores
-    the weights in half precision, int8 quantizes weights and activations,
-    calibrated on the embedded sample photos, with float32 input and output.
+    Converted from a Functional model around it with a batch of one and
+    dynamic height and width, so a photo runs at its own aspect, as in
+    Keras; float16 stores the weights in half precision, int8 quantizes
+    weights and activations, calibrated on the embedded sample photos at
+    ``size``, with float32 input and output.
     """
     import keras
     import tensorflow as tf
@@ -166,7 +172,7 @@ def write_litert(colorizer, path, size, quantize="none"):
     # From a fixed-size Functional model, which the converter freezes whole;
     # from a tf.function or SavedModel it kept the batch-norm statistics as
     # uninitialised resource variables (NaN out, or a failed calibration).
-    gray = keras.Input((size, size, 1), batch_size=1, name=INPUT_NAME)
+    gray = keras.Input((None, None, 1), batch_size=1, name=INPUT_NAME)
     fixed = keras.Model(gray, colorizer.rgb(gray), name=OUTPUT_NAME)
     converter = tf.lite.TFLiteConverter.from_keras_model(fixed)
     if quantize == "float16":
@@ -176,7 +182,10 @@ def write_litert(colorizer, path, size, quantize="none"):
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         samples = calibration_images(size)
         converter.representative_dataset = lambda: ([gray] for gray in samples)
-    with contextlib.redirect_stdout(io.StringIO()):  # Keras prints every captured variable
+    from colorkeras import cli
+
+    # Keras prints every captured variable; the int8 calibrator prints from C++.
+    with contextlib.redirect_stdout(io.StringIO()), cli.native_output_silenced((1, 2)):
         data = converter.convert()
     atomic.write_bytes(path, data)
     return tensor_names(data)
@@ -197,8 +206,8 @@ def tensor_names(flatbuffer):
 
 def describe(colorizer, fmt, file, size, quantize, name, names=(INPUT_NAME, OUTPUT_NAME)):
     """The ``model.json`` that says how to feed the file and use its output."""
-    batch = None if fmt == "onnx" else 1
-    side = None if fmt == "onnx" else size
+    batch = None if fmt == "onnx" else 1  # a LiteRT interpreter takes one photo at a time
+    side = None
     return {
         "name": name,
         "format": fmt,
@@ -212,7 +221,7 @@ def describe(colorizer, fmt, file, size, quantize, name, names=(INPUT_NAME, OUTP
             "name": names[1], "dtype": "float32", "shape": [batch, side, side, 3],
             "range": [0.0, 1.0], "meaning": "RGB colorized at the input's size",
         }],
-        "dynamic_shapes": fmt == "onnx",
+        "dynamic_shapes": True,
         "color_space": colorizer.color_space,
         "render_size": size,
         "recombine_luminance": RECOMBINE_STEPS,
@@ -227,7 +236,8 @@ def export(model, out, fmt, size=256, quantize="none", name=None, overwrite=Fals
         model: a pretrained name, a ``.keras`` path or a model (`inference.load`).
         out: folder to write into (made if missing).
         fmt: "onnx" or "litert".
-        size: the render size: LiteRT's fixed input side; for ONNX only advice.
+        size: the render size the file is meant for (both files take any
+            height and width); LiteRT's int8 calibration runs at it.
         quantize: "none", "float16" (LiteRT) or "int8".
         name: the file's stem (default: the model's name, or the file's stem).
         overwrite: replace a model file or ``model.json`` already in ``out``.

@@ -12,6 +12,7 @@ import os
 import warnings
 
 from colorkeras import cli
+from colorkeras.errors import first_line
 
 GRAY = "gray output"
 TRUTH = "ground truth"
@@ -91,12 +92,6 @@ def load_photos(data_arg, split, image_size, full_resolution=False, limit=None):
             lambda name, image: (name, crop(data.resize_shorter_side(image, image_size))),
             num_parallel_calls=tf.data.AUTOTUNE)
     return Photos(dataset, count, skipped, paths)
-
-
-def first_line(error):
-    """An error's first line, for a one-line message."""
-    text = str(error).strip() or type(error).__name__
-    return text.splitlines()[0]
 
 
 def model_label(spec, path, taken=()):
@@ -214,7 +209,8 @@ def score(colorizers, photos, batch_size=8, vae=None, keep=(), progress=True, co
 
     measure = measure_fn(vae, compiled)
     rows, kept, position = [], [], 0
-    bar = keras.utils.Progbar(photos.count, unit_name="photo", verbose=1 if progress else 0)
+    bar = keras.utils.Progbar(photos.count, unit_name="photo",
+                              verbose=cli.progress_verbosity() if progress else 0)
     for names, images in photos.dataset.batch(batch_size):
         names = [n.decode() for n in names.numpy()]
         truth = tf.cast(images, tf.float32) / 255.0

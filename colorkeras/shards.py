@@ -21,6 +21,7 @@ import pathlib
 
 import tensorflow as tf
 
+from colorkeras import cli
 from colorkeras.errors import InputError
 
 MANIFEST = "manifest.json"
@@ -125,7 +126,8 @@ def pack(data_arg, out, shards=8, image_size=512, quality=92, val_fraction=0.1,
             files = min(shards, max(count, 1))
             names = [shard_name(split, i, files) for i in range(files)]
             writers = [tf.io.TFRecordWriter(str(partial / n)) for n in names]
-            bar = keras.utils.Progbar(count, unit_name=f"{split} photo") if progress else None
+            bar = keras.utils.Progbar(count, unit_name=f"{split} photo",
+                                      verbose=cli.progress_verbosity()) if progress else None
             written = 0
             try:
                 for index, (name, image) in enumerate(photos):

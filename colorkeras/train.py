@@ -103,7 +103,8 @@ def build_parser():
                        "of the file name) and validate on them instead of the val split, "
                        "so model.keras is not chosen on the photos you report, e.g. 0.06")
     parser.add_argument("--hparam", action="append", metavar="KEY=VALUE",
-                        help="architecture hyperparameter, repeatable, e.g. --hparam depth=3")
+                        help="architecture hyperparameter, repeatable, e.g. --hparam depth=3; "
+                        "--hparam help lists the --model's keys and defaults")
     parser.add_argument("--init-from", metavar="PATH",
                         help="start from the weights of this .keras network (same "
                         "architecture and settings; for Pix2Pix, a trained generator such "
@@ -112,7 +113,7 @@ def build_parser():
     gan.add_argument("--generator", default=defaults.generator,
                      help="generator architecture (default: unet)")
     gan.add_argument("--lambda", dest="lambda_", type=cli.positive_float,
-                     default=defaults.lambda_,
+                     default=defaults.lambda_, metavar="LAMBDA",
                      help="weight of the reconstruction loss (default 100)")
     gan.add_argument("--gan-loss", default=defaults.gan_loss, choices=("lsgan", "bce"),
                      help="adversarial loss (default: lsgan)")
@@ -123,6 +124,8 @@ def build_parser():
                      help="PatchGAN hyperparameter, repeatable, e.g. --d-hparam num_layers=2")
     parser.add_argument("--out", default=None,
                         help="run folder (default: runs/<model>); the same folder resumes")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="write into a non-empty --out that holds no training run")
     parser.add_argument("--quiet", action="store_true", help="one line per epoch, no progress bar")
     return parser
 
@@ -144,8 +147,15 @@ def config_from_args(args):
 def main(argv=None):
     cli.quiet_tensorflow()
     args = build_parser().parse_args(argv)
+    if "help" in (args.hparam or []):
+        from colorkeras.models import hparams_of
+
+        print(f"--hparam keys of {args.model} (default values):")
+        for key, value in hparams_of(args.model).items():
+            print(f"  {key}={value!r}")
+        return 0
     config = config_from_args(args)
-    train(config)
+    train(config, overwrite=args.overwrite)
     best = os.path.join(config.out, "model.keras")
     from colorkeras import distribution
 

@@ -15,7 +15,8 @@ import time
 import warnings
 
 from colorkeras import atomic, cli
-from colorkeras.training_config import SELECTIONS, check_config, check_resumable
+from colorkeras.training_config import (SELECTIONS, check_config, check_out_folder,
+                                        check_resumable)
 
 def write_json(path, payload):
     """Write atomically, so an interruption never leaves half a file.
@@ -265,11 +266,13 @@ def mixed_precision_policy():
     return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
 
 
-def train(config):
+def train(config, overwrite=False):
     """Run (or resume) one training run; return the final history dict.
 
     Under ``config.distribution`` the model is built in the strategy's scope
     and only the chief writes ``config.out`` (`distribution.run_folder`).
+    A non-empty ``config.out`` that holds no run is refused unless
+    ``overwrite`` (`check_out_folder`).
     """
     import keras
 
@@ -279,6 +282,8 @@ def train(config):
     # A multi-worker strategy must exist before TensorFlow runs anything else.
     strategy = distribution.make_strategy(config.distribution)
     chief = distribution.is_chief() if strategy is not None else True
+    if chief:
+        check_out_folder(config.out, overwrite)
     reselect = check_resumable(config)
     keras.utils.set_random_seed(config.seed)
     if config.mixed_precision:
@@ -298,6 +303,11 @@ def _train_in(config, strategy, reselect):
     """`train`'s body, writing to ``config.out`` (the run folder, or a worker's copy)."""
     from colorkeras import distribution
 
+    done = len(logged_values(os.path.join(config.out, "history.csv"), "epoch"))
+    if done >= config.epochs:  # before anything is built or written
+        print(f"Nothing to train: {config.out} is already at {done}/{config.epochs} epochs; "
+              "raise --epochs to go on.", flush=True)
+        return {}
     train_data, val_data = make_pipelines(config, finished_steps(config))
     prior = class_weights = None
     if config.loss == "classification":
@@ -338,7 +348,7 @@ def _train_in(config, strategy, reselect):
             validation_data=val_data.dataset,
             shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a dataset
             callbacks=make_callbacks(config, train_data.dataset, keep_best=not reselect),
-            verbose=config.verbose,
+            verbose=cli.progress_verbosity(config.verbose == 2),
         )
     record.update(
         finished=time.strftime("%Y-%m-%d %H:%M:%S"),

@@ -111,6 +111,23 @@ def check_config(config):
                              "--epochs")
 
 
+def check_out_folder(out, overwrite=False):
+    """Refuse to write into a folder this package did not make.
+
+    A run folder is recognised by its ``config.json``; any other non-empty
+    folder (say, one holding someone's own ``history.csv``) is left alone
+    unless ``overwrite``. A file named as the folder is refused too.
+    """
+    cli.check_out_folder_path(out)
+    if overwrite or not os.path.isdir(out) or os.path.exists(os.path.join(out, "config.json")):
+        return
+    with os.scandir(out) as entries:
+        if any(True for _ in entries):
+            raise cli.UsageError(
+                f"{out} is not empty and holds no training run (no config.json); use "
+                "another --out, or --overwrite to write into it anyway")
+
+
 def check_resumable(config):
     """Refuse to mix a new run into a folder that holds a different one.
 

@@ -2,7 +2,9 @@
 
 With no arguments it runs the quick U-Net grid (``tuning/unet.toml``,
 table ``[quick]``) on the embedded sample photos, and writes under ``--out``
-(default ``tuning/results/quick-unet``):
+(default ``runs/tuning/quick-unet``, untracked: the committed
+``tuning/results/quick-unet`` is an example, made by
+``python -m colorkeras.tune --out tuning/results/quick-unet``):
 
 - ``trials.csv``: one row per trial: settings, objective, best epoch, wall time;
 - ``summary.md``: the ranking, and the best configuration of each
@@ -76,7 +78,7 @@ def build_parser():
                         "and each worker trains its trials on all its local devices with "
                         "MirroredStrategy (default: none)")
     parser.add_argument("--out", default=None,
-                        help="search folder (default: tuning/results/<grid>-<models>); "
+                        help="search folder (default: runs/tuning/<grid>-<models>); "
                         "the same folder resumes")
     parser.add_argument("--summarize", action="store_true",
                         help="train nothing: rewrite trials.csv, summary.md and plot.png "
@@ -106,7 +108,9 @@ def default_out(grid, models):
     label = grid if grid in ("quick", "full") else os.path.splitext(os.path.basename(grid))[0]
     label = label.replace(":", "-")
     names = "all" if models == list_models() else "-".join(models)
-    return os.path.join("tuning", "results", f"{label}-{names}")
+    # Under runs/, which git ignores: a checkout's committed example results
+    # in tuning/results/ are never written over by a user's first command.
+    return os.path.join("runs", "tuning", f"{label}-{names}")
 
 
 def load_grids(args, models):
@@ -200,6 +204,7 @@ def planned_search(args):
     objective = tuning.parse_objective(args.objective)
     data.check_sizes(args.image_size, args.crop_size)
     out = args.out or default_out(args.grid, models)
+    cli.check_out_folder_path(out)
     base = TrainConfig(
         data=args.data, image_size=args.image_size, crop_size=args.crop_size,
         steps_per_epoch=args.steps_per_epoch, seed=args.seed, out=out,
@@ -215,11 +220,13 @@ def main(argv=None):
     from colorkeras import tuning, tuning_report
 
     tuning.quiet_retracing_notice()
+    if args.summarize:  # the saved search says what it was run with: nothing to repeat
+        out = args.out or default_out(args.grid, resolve_models(args.model))
+        objective = tuning.load_search(out)["objective"]["name"]
+        print_ranking(tuning_report.write_summary(out), objective, out)
+        return 0
     grids, objective, base, record = planned_search(args)
     out = base.out
-    if args.summarize:
-        print_ranking(tuning_report.write_summary(out), objective.name, out)
-        return 0
     where = role()
     trial = trial_distribution(args.distribution, where)
     pipelines = tuning.Pipelines(base)
@@ -236,7 +243,7 @@ def main(argv=None):
                                       strategy, pipelines)
             print(f"\n== {grid.model}: {tuner.oracle.max_trials} trials of {grid.source} "
                   f"({grid.size} in the grid), {where}; output in {out}", flush=True)
-            tuner.search(verbose=base.verbose)
+            tuner.search(verbose=cli.progress_verbosity(base.verbose == 2))
     if where == "worker":
         print("Worker done; the chief writes the summary.")
         return 0

@@ -230,7 +230,8 @@ def write_plot(path, rows, objective):
     maximise = objective["direction"] == "max"
     for i, model in enumerate(dict.fromkeys(row.model for row in rows)):
         scores = [row.score for row in rows if row.model == model]
-        trials = range(1, len(scores) + 1)
+        # keras-tuner's ids, as in trials.csv, the summary and the trial_NNNN folders.
+        trials = [int(row.trial) for row in rows if row.model == model]
         colour = f"C{i}"
         ax.plot(trials, scores, "o-", color=colour, label=model, alpha=0.8)
         best, running = float("nan"), []
@@ -240,7 +241,7 @@ def write_plot(path, rows, objective):
             running.append(best)
         ax.plot(trials, running, "--", color=colour, alpha=0.5)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("trial (grid order)")
+    ax.set_xlabel("trial id (grid order)")
     ax.set_ylabel(objective["name"])
     ax.set_title(f"{objective['name']} by trial (dashed: best so far)")
     ax.grid(alpha=0.3)

@@ -19,11 +19,12 @@ of the output's a*b*, comparable with the same figure for a colour source.
 import contextlib
 import dataclasses
 import itertools
+import math
 import pathlib
 
 import numpy as np
 
-from colorkeras import atomic
+from colorkeras import atomic, cli
 from colorkeras.errors import InputError
 
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm")
@@ -135,14 +136,20 @@ class VideoResult:
     flicker: float
     source_flicker: float
     delta_e2000: float  # to the source's own colours (meaningful for a colour source)
+    source_chroma: float = math.nan  # the source's mean a*b* chroma: about 0 when gray
+
+    GRAY_CHROMA = 2.0
+    """Below this mean chroma a source has no colours to compare with."""
 
     def summary(self):
-        return (f"{self.frames} frames at {self.fps:g} fps, {self.size[0]}x{self.size[1]}"
+        text = (f"{self.frames} frames at {self.fps:g} fps, {self.size[0]}x{self.size[1]}"
                 f"{', with audio' if self.audio else ''}, in {self.seconds:.1f} s "
                 f"({self.frames / max(self.seconds, 1e-9):.1f} frames/s); flicker "
                 f"(mean |Δa*b*| between frames) {self.flicker:.2f}, the source's "
-                f"{self.source_flicker:.2f}; ΔE2000 to the source's colours "
-                f"{self.delta_e2000:.2f}")
+                f"{self.source_flicker:.2f}")
+        if self.source_chroma < self.GRAY_CHROMA:  # a gray film: nothing to compare with
+            return text
+        return f"{text}; ΔE2000 to the source's colours {self.delta_e2000:.2f}"
 
 
 def colorize_frames(colorizer, frames, render_size, stabilizer=None):
@@ -205,9 +212,7 @@ def colorize_video(source, target, model="pix2pix", render_size=256, batch_size=
     if not source.is_file():
         raise FileNotFoundError(f"No such video: {str(source)!r}")
     colorizer = inference.colorizer_for(model)
-    count, _ = ffmpeg.count_frames_and_secs(str(source))
-    reader = ffmpeg.read_frames(str(source))
-    meta = reader.__next__()
+    count, reader, meta = open_video(source)
     width, height = meta["size"]
     fps = meta["fps"] or 25.0
     audio = "audio_codec" in meta
@@ -215,8 +220,9 @@ def colorize_video(source, target, model="pix2pix", render_size=256, batch_size=
     pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
     stabilizer = ChromaStabilizer() if stabilize else None
     flicker, source_flicker = FlickerMeter(), FlickerMeter()
-    errors = []
-    bar = keras.utils.Progbar(count, unit_name="frame") if progress else None
+    errors, source_chroma = [], []
+    bar = keras.utils.Progbar(count, unit_name="frame",
+                              verbose=cli.progress_verbosity()) if progress else None
     start, done = time.perf_counter(), 0
     encoding = dict(
         fps=fps, codec="libx264", pix_fmt_out=pix_fmt, macro_block_size=1, quality=None,
@@ -241,6 +247,8 @@ def colorize_video(source, target, model="pix2pix", render_size=256, batch_size=
                     source_flicker.update(b)
                 per_frame = np.mean(metrics.ciede2000_lab(lab_source, lab_out), axis=(1, 2))
                 errors.append(float(np.sum(per_frame)))
+                source_chroma.append(float(np.sum(np.hypot(lab_source[..., 1],
+                                                            lab_source[..., 2]).mean((1, 2)))))
                 done += len(out)
                 if bar:
                     bar.update(min(done, count))
@@ -252,14 +260,36 @@ def colorize_video(source, target, model="pix2pix", render_size=256, batch_size=
         frames=done, fps=fps, size=(width, height), audio=audio,
         seconds=time.perf_counter() - start, flicker=flicker.result(),
         source_flicker=source_flicker.result(), delta_e2000=sum(errors) / done,
+        source_chroma=sum(source_chroma) / done,
     )
+
+
+def open_video(path):
+    """(frame count, frame reader, ffmpeg's metadata) for a video file.
+
+    Raises:
+        InputError: ffmpeg cannot read it (a corrupt, truncated or fake
+            file), with ffmpeg's own last word in one line, not its banner.
+    """
+    import subprocess
+
+    ffmpeg = _ffmpeg()
+    try:
+        count, _ = ffmpeg.count_frames_and_secs(str(path))
+        reader = ffmpeg.read_frames(str(path))
+        meta = reader.__next__()
+    except (subprocess.CalledProcessError, OSError, RuntimeError, StopIteration) as error:
+        output = getattr(error, "output", None) or str(error)
+        if isinstance(output, bytes):
+            output = output.decode(errors="replace")
+        lines = [line.strip() for line in output.splitlines() if line.strip()]
+        reason = lines[-1] if lines else type(error).__name__
+        raise InputError(f"{path}: ffmpeg cannot read it as a video ({reason})") from None
+    return count, reader, meta
 
 
 def probe(path):
     """(frame count, fps, (width, height), has audio) of a video file."""
-    ffmpeg = _ffmpeg()
-    count, _ = ffmpeg.count_frames_and_secs(str(path))
-    reader = ffmpeg.read_frames(str(path))
-    meta = reader.__next__()
+    count, reader, meta = open_video(path)
     reader.close()
     return count, meta["fps"], tuple(meta["size"]), "audio_codec" in meta

@@ -1,4 +1,4 @@
-"""What every command shares: one-line errors for bad input, tracebacks for bugs."""
+"""What every command shares: one-line errors; tracebacks only with --debug."""
 
 import pytest
 
@@ -19,11 +19,14 @@ def test_input_errors_are_one_line_and_exit_2(error, capsys):
     assert capsys.readouterr().err == f"error: {error}\n"
 
 
-def test_a_value_error_from_elsewhere_keeps_its_traceback():
-    """A failure inside Keras or TensorFlow is a bug, not the user's mistake."""
+def test_a_value_error_from_elsewhere_keeps_its_traceback_under_debug(monkeypatch):
+    """A failure inside Keras or TensorFlow is a bug: --debug or COLORKERAS_DEBUG=1 shows it."""
     def main(argv):
         raise ValueError("Exception encountered when calling layer 'conv'")
 
+    with pytest.raises(ValueError, match="calling layer"):
+        cli.run(main, ["--debug"])
+    monkeypatch.setenv(cli.DEBUG_VARIABLE, "1")
     with pytest.raises(ValueError, match="calling layer"):
         cli.run(main, [])
 

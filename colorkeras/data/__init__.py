@@ -151,6 +151,28 @@ def _in_select_split(path, select_fraction):
     return _hash_share(path, salt="select:") < select_fraction
 
 
+_NOTED_FOLDERS = set()
+
+
+def _val_files(folder, files, val_fraction):
+    """The ``val`` share of a flat folder: the stable hash's, and never none.
+
+    In a small folder the hash can pick no photo at all (12 photos at 10%
+    often do); then the one with the lowest hash goes to ``val``, still
+    stably, and a note says so once.
+    """
+    val = {p for p in files if _in_val_split(p, val_fraction)}
+    if not val and len(files) > 1 and val_fraction > 0:
+        chosen = min(files, key=_hash_share)
+        val = {chosen}
+        if folder not in _NOTED_FOLDERS:
+            _NOTED_FOLDERS.add(folder)
+            print(f"Note: the {val_fraction:.0%} hash split of the {len(files)} photos in "
+                  f"{folder} picked none for validation; validating on "
+                  f"{os.path.basename(chosen)}.", flush=True)
+    return val
+
+
 def folder_split_files(folder, split, val_fraction=0.1, select_fraction=0.0):
     """The readable image files of one split of a folder source.
 
@@ -168,11 +190,9 @@ def folder_split_files(folder, split, val_fraction=0.1, select_fraction=0.0):
     ):
         paths = list_image_files(os.path.join(folder, "val" if split == "val" else "train"))
     else:
-        paths = [
-            p
-            for p in list_image_files(folder)
-            if _in_val_split(p, val_fraction) == (split == "val")
-        ]
+        files = list_image_files(folder)
+        val = _val_files(folder, files, val_fraction)
+        paths = [p for p in files if (p in val) == (split == "val")]
     if split != "val" and select_fraction > 0:
         paths = [p for p in paths if _in_select_split(p, select_fraction) == (split == "select")]
     paths = readable_images(paths)
