@@ -140,6 +140,9 @@ class CommandResult:
     out: str
     err: str
 
+    def __iter__(self):  # code, out, err = run_command(...)
+        return iter((self.code, self.out, self.err))
+
 
 @pytest.fixture
 def run_command(capsys):

@@ -71,14 +71,6 @@ def spy_colorizer(limit):
     return runtimes.PortableColorizer("spy.onnx", spy), spy
 
 
-def run_command(main, argv, capsys):
-    """(exit code, stdout, stderr) of a command run as its ``__main__`` runs it."""
-    with pytest.raises(SystemExit) as exit_info:
-        cli.run(main, argv)
-    out, err = capsys.readouterr()
-    return exit_info.value.code, out, err
-
-
 def run_capped(*args, env=None):
     """Run ``python ARGS`` in a child process with its address space capped."""
     import resource
@@ -123,12 +115,12 @@ def test_api_runs_a_thin_photo_small_and_says_so():
     assert spy.shapes and all(h * w <= 4 * 64 * 64 for h, w in spy.shapes)
 
 
-def test_command_colorizes_thin_photos_with_a_one_line_note(thin_pngs, tmp_path, capsys,
-                                                            monkeypatch):
+def test_command_colorizes_thin_photos_with_a_one_line_note(thin_pngs, tmp_path, monkeypatch,
+                                                            run_command):
     colorizer, spy = spy_colorizer(limit=4 * 64 * 64)
     monkeypatch.setattr(inference, "load", lambda model: colorizer)
-    code, _, err = run_command(colorize_command.main, [
-        *map(str, thin_pngs), "--out", str(tmp_path / "out"), "--render-size", "64"], capsys)
+    code, _, err = run_command(colorize_command.main, *[
+        *map(str, thin_pngs), "--out", str(tmp_path / "out"), "--render-size", "64"])
     assert code == 0, err
     for path, (height, width) in zip(thin_pngs, THIN_SHAPES):
         assert np.asarray(Image.open(tmp_path / "out" / path.name)).shape == (height, width, 3)
@@ -225,20 +217,20 @@ def _one_line_naming(err, path):
     return len(lines) == 1 and lines[0].startswith("error: ") and path.name in lines[0]
 
 
-def test_bad_model_files_give_one_line_from_colorize(bad_models, tmp_path, capsys):
+def test_bad_model_files_give_one_line_from_colorize(bad_models, tmp_path, run_command):
     photo = tmp_path / "photo.png"
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(photo)
     for model in bad_models:
-        code, _, err = run_command(colorize_command.main, [
-            str(photo), "--model", str(model), "--out", str(tmp_path / "out")], capsys)
+        code, _, err = run_command(colorize_command.main, *[
+            str(photo), "--model", str(model), "--out", str(tmp_path / "out")])
         assert code == 2 and _one_line_naming(err, model), (model.name, err)
         assert "File not found" not in err
 
 
-def test_bad_model_files_give_one_line_from_export(bad_models, tmp_path, capsys):
+def test_bad_model_files_give_one_line_from_export(bad_models, tmp_path, run_command):
     for model, fmt in zip(bad_models[:2], ("saved_model", "onnx")):
-        code, _, err = run_command(export_command.main, [
-            str(model), "--format", fmt, "--out", str(tmp_path / fmt)], capsys)
+        code, _, err = run_command(export_command.main, *[
+            str(model), "--format", fmt, "--out", str(tmp_path / fmt)])
         assert code == 2 and _one_line_naming(err, model), (model.name, err)
 
 
@@ -251,12 +243,12 @@ def test_bad_model_files_raise_input_error_from_the_api(bad_models):
 # --- tracebacks only when asked --------------------------------------------------------
 
 
-def test_an_unexpected_error_is_one_line_unless_debugging(capsys, monkeypatch):
+def test_an_unexpected_error_is_one_line_unless_debugging(monkeypatch, run_command):
     def main(argv):
         raise RuntimeError("deep inside TensorFlow\nsecond line")
 
     monkeypatch.delenv(cli.DEBUG_VARIABLE, raising=False)
-    code, _, err = run_command(main, [], capsys)
+    code, _, err = run_command(main, *[])
     assert code == 1
     assert err.splitlines() == [
         "error: RuntimeError: deep inside TensorFlow (--debug or COLORKERAS_DEBUG=1 "
@@ -271,15 +263,14 @@ def test_an_unexpected_error_is_one_line_unless_debugging(capsys, monkeypatch):
 # --- 2 and 11. videos in a batch -----------------------------------------------------------
 
 
-def test_a_bad_video_does_not_sink_the_batch(network_file, tmp_path, capsys):
+def test_a_bad_video_does_not_sink_the_batch(network_file, tmp_path, run_command):
     pytest.importorskip("imageio_ffmpeg", reason="video needs the [video] extra")
     fake = tmp_path / "fake.mp4"
     fake.write_bytes(os.urandom(3000))
     photo = tmp_path / "photo.png"
     Image.fromarray(np.zeros((8, 10), np.uint8)).save(photo)
-    code, _, err = run_command(colorize_command.main, [
-        str(fake), str(photo), "--model", str(network_file), "--out", str(tmp_path / "out")],
-        capsys)
+    code, _, err = run_command(colorize_command.main, *[
+        str(fake), str(photo), "--model", str(network_file), "--out", str(tmp_path / "out")])
     assert code == 1
     assert (tmp_path / "out" / "photo.png").is_file()
     assert [line for line in err.splitlines() if "fake.mp4" in line] == [
@@ -287,17 +278,17 @@ def test_a_bad_video_does_not_sink_the_batch(network_file, tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1
 
 
-def test_videos_inside_a_folder_are_colorized(network_file, tmp_path, capsys):
+def test_videos_inside_a_folder_are_colorized(network_file, tmp_path, run_command):
     pytest.importorskip("imageio_ffmpeg", reason="video needs the [video] extra")
-    from colorkeras import video
+    from benchmarks.clips import write_clip
     from colorkeras.data import sample_photos
 
     folder = tmp_path / "films"
     folder.mkdir()
-    video.write_test_clip(folder / "clip.mp4", sample_photos(1), size=(32, 24),
-                          frames_per_photo=2, audio=False)
-    code, out, err = run_command(colorize_command.main, [
-        str(folder), "--model", str(network_file), "--out", str(tmp_path / "out")], capsys)
+    write_clip(folder / "clip.mp4", sample_photos(1), size=(32, 24), frames_per_photo=2,
+               audio=False)
+    code, out, err = run_command(colorize_command.main, *[
+        str(folder), "--model", str(network_file), "--out", str(tmp_path / "out")])
     assert code == 0, err
     assert (tmp_path / "out" / "clip.mp4").is_file()
 
@@ -309,13 +300,13 @@ TINY_TRAIN = ["--data", "sample", "--image-size", "32", "--crop-size", "16", "--
               "--hparam", "base_filters=4", "--quiet"]
 
 
-def test_train_refuses_a_non_empty_folder_it_did_not_make(tmp_path, capsys):
+def test_train_refuses_a_non_empty_folder_it_did_not_make(tmp_path, run_command):
     from colorkeras import train, training_config
 
     out = tmp_path / "mine"
     out.mkdir()
     (out / "history.csv").write_text("epoch,my_own_column\n0,42\n")
-    code, _, err = run_command(train.main, [*TINY_TRAIN, "--out", str(out)], capsys)
+    code, _, err = run_command(train.main, *[*TINY_TRAIN, "--out", str(out)])
     assert code == 2 and str(out) in err and "--overwrite" in err
     assert len(err.strip().splitlines()) == 1
     assert (out / "history.csv").read_text() == "epoch,my_own_column\n0,42\n"
@@ -326,7 +317,7 @@ def test_train_refuses_a_non_empty_folder_it_did_not_make(tmp_path, capsys):
         training_config.check_out_folder(str(tmp_path / "a-file"))
 
 
-def test_rerunning_a_finished_train_says_it_is_done(tmp_path, capsys):
+def test_rerunning_a_finished_train_says_it_is_done(tmp_path, run_command):
     """A finished run is recognised before anything is built, and says how to go on."""
     import dataclasses
     import json
@@ -339,7 +330,7 @@ def test_rerunning_a_finished_train_says_it_is_done(tmp_path, capsys):
     config = train.config_from_args(train.build_parser().parse_args(argv))
     (out / "config.json").write_text(json.dumps(dataclasses.asdict(config)))
     (out / "history.csv").write_text("epoch,loss\n0,0.5\n")
-    code, stdout, err = run_command(train.main, argv, capsys)
+    code, stdout, err = run_command(train.main, *argv)
     assert code == 0, err
     assert "already at 1/1 epochs; raise --epochs to go on" in stdout
     assert (out / "history.csv").read_text() == "epoch,loss\n0,0.5\n"
@@ -377,7 +368,7 @@ def test_the_main_jobs_default_output_is_untracked():
         assert ignored.returncode == 0, f"{out} is not ignored by git"
 
 
-def test_summarize_needs_no_repeated_settings(tmp_path, capsys):
+def test_summarize_needs_no_repeated_settings(tmp_path, run_command):
     from colorkeras import tune, tuning
 
     out = tmp_path / "search"
@@ -385,7 +376,7 @@ def test_summarize_needs_no_repeated_settings(tmp_path, capsys):
                                            "--out", str(out)])
     *_, record = tune.planned_search(args)
     tuning.write_search(str(out), record)
-    code, stdout, err = run_command(tune.main, ["--summarize", "--out", str(out)], capsys)
+    code, stdout, err = run_command(tune.main, *["--summarize", "--out", str(out)])
     assert code == 0, err
     assert (out / "trials.csv").is_file() and (out / "summary.md").is_file()
 
@@ -413,7 +404,7 @@ def test_the_plot_numbers_trials_as_the_csv_does(tmp_path, monkeypatch):
 # --- 4. the web app ----------------------------------------------------------------------------
 
 
-def test_the_app_refuses_a_busy_port_in_one_line(capsys):
+def test_the_app_refuses_a_busy_port_in_one_line(run_command):
     pytest.importorskip("gradio", reason="the app needs the [app] extra")
     import socket
 
@@ -423,7 +414,7 @@ def test_the_app_refuses_a_busy_port_in_one_line(capsys):
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        code, out, err = run_command(app.main, ["--port", str(port)], capsys)
+        code, out, err = run_command(app.main, *["--port", str(port)])
     assert code == 2 and "Serving on" not in out
     assert len(err.strip().splitlines()) == 1 and str(port) in err
 
@@ -477,12 +468,12 @@ def test_a_fixed_size_litert_runs_windows_at_the_photos_aspect():
 # --- 14. small things ---------------------------------------------------------------------------
 
 
-def test_out_naming_a_file_is_refused_in_words(tmp_path, capsys, monkeypatch):
+def test_out_naming_a_file_is_refused_in_words(tmp_path, monkeypatch, run_command):
     colorizer, _ = spy_colorizer(limit=10**6)
     monkeypatch.setattr(inference, "load", lambda model: colorizer)
     photo = tmp_path / "photo.png"
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(photo)
     (tmp_path / "taken").write_text("a file")
-    code, _, err = run_command(colorize_command.main, [str(photo), "--out",
-                                                       str(tmp_path / "taken")], capsys)
+    code, _, err = run_command(colorize_command.main, *[str(photo), "--out",
+                                                       str(tmp_path / "taken")])
     assert code == 2 and "is a file, not a folder" in err and "Errno" not in err
