@@ -1,0 +1,110 @@
+"""The package as a Keras user meets it: a bare ``import colorkeras`` loads its files,
+commands answer before TensorFlow starts and print none of its start-up lines."""
+
+import importlib
+import os
+import pathlib
+import pkgutil
+import subprocess
+import sys
+
+import pytest
+
+import colorkeras
+from colorkeras import registration
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SHIPPED = sorted((ROOT / "exported_models").glob("*/*.keras"))
+# The lines TensorFlow 2.21 prints as it starts on a machine without a GPU.
+START_UP = ("oneDNN", "cuda", "cuInit", "absl::InitializeLog", "cpu_feature_guard",
+            "To enable the following instructions")
+
+
+def _python(code, *args, env=None, timeout=300):
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                          text=True, timeout=timeout, env=env, cwd=ROOT)
+
+
+LOAD_ALL = """
+import sys
+import colorkeras
+import keras
+for path in sys.argv[1:]:
+    model = keras.saving.load_model(path, safe_mode=True)
+    print(path, type(model).__name__)
+"""
+
+
+@pytest.mark.slow
+def test_a_bare_import_loads_every_shipped_model_and_a_trained_one(tmp_path):
+    from colorkeras import train
+
+    run = tmp_path / "run"
+    train.main(["--model", "unet", "--hparam", "depth=1", "--hparam", "base_filters=4",
+                "--epochs", "1", "--image-size", "32", "--crop-size", "16",
+                "--batch-size", "2", "--steps-per-epoch", "1", "--quiet", "--out", str(run)])
+    paths = [*SHIPPED, run / "model.keras"]
+    assert len(SHIPPED) >= 6
+    result = _python(LOAD_ALL, *map(str, paths))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.count("Colorizer") == len(paths)
+
+
+def test_keras_imported_first_also_finds_the_classes():
+    result = _python("import keras, colorkeras\n"
+                     "print(keras.saving.get_registered_object('colorkeras>Colorizer'))")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Colorizer" in result.stdout and "None" not in result.stdout
+
+
+def test_the_stand_in_table_names_every_registered_class():
+    """A class registered but missing from `REGISTERED` would not load after a bare import."""
+    import keras
+
+    for module in pkgutil.walk_packages(colorkeras.__path__, "colorkeras."):
+        if not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
+    registered = {name.split(">", 1)[1]: cls.__module__
+                  for name, cls in keras.saving.get_custom_objects().items()
+                  if name.startswith("colorkeras>")}
+    assert registered == registration.REGISTERED
+
+
+def test_import_colorkeras_does_not_import_tensorflow():
+    result = _python("import sys, colorkeras; print('tensorflow' in sys.modules, "
+                     "'keras' in sys.modules)")
+    assert result.stdout.split() == ["False", "False"], result.stderr[-2000:]
+
+
+COMMANDS = ["train", "tune", "evaluate", "export", "app", "bench", "data"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_returns_before_tensorflow_is_imported(command):
+    result = _python("import runpy, sys\n"
+                     f"sys.argv = ['x', '--help']\n"
+                     "try:\n"
+                     f"    runpy.run_module('colorkeras.{command}', run_name='__main__')\n"
+                     "except SystemExit:\n"
+                     "    pass\n"
+                     "print('TF', 'tensorflow' in sys.modules)")
+    assert "usage:" in result.stdout, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("TF False")
+
+
+def _stderr_of(argv, level):
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    if level is not None:
+        env["TF_CPP_MIN_LOG_LEVEL"] = level
+    return subprocess.run([sys.executable, "-m", *argv], env=env, capture_output=True,
+                          text=True, timeout=300, cwd=ROOT).stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("level", [None, "3"])
+def test_commands_print_no_tensorflow_start_up_lines(tmp_path, level):
+    """A run that imports TensorFlow (a usage error found after it) shows only its own line."""
+    stderr = _stderr_of(["colorkeras.train", "--out", str(tmp_path / "x"), "--hparam",
+                         "depth=0", "--quiet"], level)
+    assert "depth" in stderr
+    assert not [marker for marker in START_UP if marker.lower() in stderr.lower()], stderr
