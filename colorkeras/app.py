@@ -186,8 +186,8 @@ def build_parser():
 
 
 def main(argv=None):
-    cli.quiet_tensorflow()
     args = build_parser().parse_args(argv)
+    cli.quiet_tensorflow()
     page = build_app(args.model)
     print(f"Serving on http://{args.host}:{args.port} (Ctrl+C stops)", flush=True)
     launch(page, args.host, args.port)

@@ -101,15 +101,20 @@ def parse_hparams(pairs):
 def quiet_tensorflow():
     """Import TensorFlow without its C++ start-up chatter, so a command shows only its own.
 
-    TensorFlow 2.21 prints its oneDNN and CUDA notices through absl before
-    its log level is read, so the level alone does not hide them: standard
-    error is pointed at /dev/null for the import. A user who set
-    ``TF_CPP_MIN_LOG_LEVEL`` gets TensorFlow's output as they asked; once
-    TensorFlow is imported it is too late, and nothing is changed.
+    Commands call it once their arguments are parsed, so that ``--help`` and
+    usage errors answer before TensorFlow starts. TensorFlow 2.21 prints its
+    oneDNN, CUDA and CPU-instruction notices through absl before it reads
+    its log level, so neither an unset ``TF_CPP_MIN_LOG_LEVEL`` nor ``3``
+    hides them: standard error is pointed at /dev/null for the import. Only
+    a user who asks for TensorFlow's informational lines
+    (``TF_CPP_MIN_LOG_LEVEL=0``) gets them. Once TensorFlow is imported it
+    is too late, and nothing is changed.
     """
-    if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
+    if "tensorflow" in sys.modules:
         return
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    if os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3") == "0":
+        import tensorflow  # noqa: F401
+        return
     sys.stderr.flush()
     saved = os.dup(2)
     try:
@@ -123,7 +128,6 @@ def quiet_tensorflow():
 
 def run(main, argv=None):
     """Call ``main(argv)``; turn expected failures into one line and exit 2."""
-    quiet_tensorflow()
     try:
         code = main(argv)
     # Only the package's own input errors: a ValueError from deep in Keras or

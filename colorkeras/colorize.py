@@ -148,8 +148,8 @@ def colorize_videos(args, videos):
 
 
 def main(argv=None):
-    cli.quiet_tensorflow()
     args = build_parser().parse_args(argv)
+    cli.quiet_tensorflow()
     from colorkeras.video import is_video
 
     videos = [text for text in args.inputs if os.path.isfile(text) and is_video(text)]

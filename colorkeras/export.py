@@ -161,8 +161,8 @@ def build_parser():
 
 
 def main(argv=None):
-    cli.quiet_tensorflow()
     args = build_parser().parse_args(argv)
+    cli.quiet_tensorflow()
     out = args.out
     if args.format != "saved_model":
         return export_portable(args)

@@ -210,8 +210,8 @@ def planned_search(args):
 
 
 def main(argv=None):
-    cli.quiet_tensorflow()
     args = build_parser().parse_args(argv)
+    cli.quiet_tensorflow()
     from colorkeras import tuning, tuning_report
 
     tuning.quiet_retracing_notice()
