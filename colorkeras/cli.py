@@ -3,11 +3,17 @@
 Commands hold no logic beyond argument handling; what they share lives here so
 that ``train``, ``tune`` and ``evaluate`` accept data options the same way and
 fail the same way: one line on stderr and a non-zero exit.
+
+The library speaks of its parameters (``InputError("`init_from`: no such
+file")``); a command speaks of its flags. `flag_names` turns the one into the
+other, so no library module needs to know the command line (none imports this
+module).
 """
 
 import argparse
 import json
 import os
+import re
 import sys
 
 from colorkeras.errors import InputError
@@ -126,14 +132,54 @@ def quiet_tensorflow():
         os.close(saved)
 
 
-def run(main, argv=None):
-    """Call ``main(argv)``; turn expected failures into one line and exit 2."""
+# A parameter named in backticks, with or without a value: `out`, `split='all'`.
+_PARAMETER = re.compile(r"`(\w+)(?:=([^`]*))?`")
+
+
+def flags_of(parser):
+    """``{dest: "--flag"}`` for the options of ``parser`` and of its subcommands."""
+    flags = {}
+    for action in parser._actions:  # argparse keeps no public list of its options
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in action.choices.values():
+                flags.update(flags_of(subparser))
+        elif action.option_strings:
+            flags.setdefault(action.dest, max(action.option_strings, key=len))
+    return flags
+
+
+def flag_names(message, parser):
+    """A library message in the command's words: `color_space='lab'` -> --color-space lab.
+
+    Only names the parser has a flag for change; anything else in backticks
+    (a class name, a Python parameter with no flag) is kept.
+    """
+    flags = flags_of(parser)
+
+    def flag(match):
+        name, value = match.groups()
+        if name not in flags:
+            return match.group(0)
+        return flags[name] if value is None else f"{flags[name]} {value.strip(chr(39) + chr(34))}"
+
+    return _PARAMETER.sub(flag, str(message))
+
+
+def run(main, argv=None, parser=None):
+    """Call ``main(argv)``; turn expected failures into one line and exit 2.
+
+    ``parser``, the command's own (or a function that builds it), lets an
+    `InputError` from the library name the command's flags (`flag_names`).
+    """
     try:
         code = main(argv)
     # Only the package's own input errors: a ValueError from deep in Keras or
     # TensorFlow is a bug, and its traceback is what finds it.
     except (InputError, FileNotFoundError, FileExistsError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        if callable(parser):
+            parser = parser()
+        message = flag_names(error, parser) if parser is not None else error
+        print(f"error: {message}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume", file=sys.stderr)

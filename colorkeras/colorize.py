@@ -148,7 +148,8 @@ def colorize_videos(args, videos):
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     cli.quiet_tensorflow()
     from colorkeras.video import is_video
 
@@ -176,7 +177,8 @@ def main(argv=None):
             except (images.UnreadableImage, images.ImageTooLarge) as error:
                 # Start a new line when a progress bar is being redrawn on it.
                 newline = "\n" if sys.stdout.isatty() else ""
-                print(f"{newline}warning: skipping {error}", file=sys.stderr)
+                print(f"{newline}warning: skipping {cli.flag_names(error, parser)}",
+                      file=sys.stderr)
                 skipped += 1
             else:
                 rgb = inference.colorize(
@@ -193,4 +195,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    cli.run(main, sys.argv[1:])
+    cli.run(main, sys.argv[1:], build_parser)

@@ -198,4 +198,4 @@ def export_portable(args):
 
 
 if __name__ == "__main__":
-    cli.run(main, sys.argv[1:])
+    cli.run(main, sys.argv[1:], build_parser)

@@ -11,7 +11,7 @@ import math
 import os
 import warnings
 
-from colorkeras import cli
+from colorkeras.errors import InputError
 
 GRAY = "gray output"
 TRUTH = "ground truth"
@@ -69,7 +69,7 @@ def load_photos(data_arg, split, image_size, full_resolution=False, limit=None):
     source = data.parse_source(data_arg)
     if source.kind == "tfds":
         if split == "all":
-            raise cli.UsageError("--split all needs a folder; a TFDS source has train and val")
+            raise InputError("`split='all'` needs a folder; a TFDS source has train and val")
         images, count = data.load_photos(source, split)
         count = min(count, limit or count)
         prefix = f"{data_arg}:{split}:"
@@ -124,7 +124,7 @@ def load_colorizers(specs):
             path = inference.resolve(spec)
             model = inference.load(path)
         except Exception as error:  # noqa: BLE001 - any failure to load is a bad model argument
-            raise cli.UsageError(f"cannot load model {spec!r}: {first_line(error)}") from None
+            raise InputError(f"cannot load model {spec!r}: {first_line(error)}") from None
         colorizers[model_label(spec, path, colorizers)] = model
     return colorizers
 
@@ -136,7 +136,7 @@ def colorize_gray(model, label, gray):
     rgb = model.predict_on_batch(gray)  # `predict` without its per-call iterator: 2x faster here
     expected = (*gray.shape[:-1], 3)
     if tuple(rgb.shape) != tuple(expected):
-        raise cli.UsageError(
+        raise InputError(
             f"model {label!r} returned images of shape {tuple(rgb.shape)[1:]} for gray input of "
             f"shape {tuple(gray.shape)[1:]}; a colorizer must return RGB of its input's size")
     return color.recombine_luminance(gray, rgb)

@@ -159,4 +159,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    cli.run(main, sys.argv[1:])
+    cli.run(main, sys.argv[1:], build_parser)

@@ -14,7 +14,8 @@ import os
 import time
 import warnings
 
-from colorkeras import atomic, cli
+from colorkeras import atomic
+from colorkeras.errors import InputError
 from colorkeras.training_config import SELECTIONS, check_config, check_resumable
 
 def write_json(path, payload):
@@ -227,13 +228,13 @@ def initialize_from(colorizer, path):
     import keras
 
     if not os.path.isfile(path):
-        raise cli.UsageError(f"--init-from: no such file: {path}")
+        raise InputError(f"`init_from`: no such file: {path}")
     loaded = keras.models.load_model(path, compile=False, safe_mode=True)
     source, target = getattr(loaded, "network", loaded), colorizer.network
     shapes = [tuple(w.shape) for w in source.weights]
     if shapes != [tuple(w.shape) for w in target.weights]:
-        raise cli.UsageError(
-            f"--init-from: {path} is not the same network ({len(shapes)} weights of other "
+        raise InputError(
+            f"`init_from`: {path} is not the same network ({len(shapes)} weights of other "
             f"shapes than the {len(target.weights)} of this run's {target.name})")
     target.set_weights(source.get_weights())
 

@@ -60,3 +60,58 @@ def test_commands_print_no_tensorflow_start_up_lines(tmp_path, level):
 def test_a_user_who_asks_for_tensorflow_information_gets_it(tmp_path):
     # The check above can fail: these lines are there to be hidden.
     assert "oneDNN" in _command_stderr(tmp_path, env_level="0")
+
+
+def test_library_errors_name_parameters_and_commands_name_flags():
+    parser = cli.ArgumentParser()
+    parser.add_argument("--color-space")
+    parser.add_argument("--out")
+    commands = parser.add_subparsers()
+    commands.add_parser("pack").add_argument("--max-pixels", "-m")
+    message = ("`loss='classification'` predicts bins: use `color_space='lab'`; "
+               "another `out`, `max_pixels`, `Colorizer`")
+    assert cli.flag_names(InputError(message), parser) == (
+        "`loss='classification'` predicts bins: use --color-space lab; "
+        "another --out, --max-pixels, `Colorizer`")
+
+
+def test_cli_run_speaks_in_flags(capsys):
+    def main(argv):
+        raise InputError("use another `out`")
+
+    parser = cli.ArgumentParser()
+    parser.add_argument("--out")
+    with pytest.raises(SystemExit):
+        cli.run(main, [], lambda: parser)
+    assert capsys.readouterr().err == "error: use another --out\n"
+
+
+def test_no_library_module_imports_the_command_line():
+    """Only commands (modules run with ``python -m``) may speak in flags."""
+    import pathlib
+    import re
+
+    package = pathlib.Path(cli.__file__).parent
+    importers = {path.relative_to(package).as_posix() for path in package.rglob("*.py")
+                 if re.search(r"^\s*(from colorkeras import .*\bcli\b|import colorkeras\.cli"
+                              r"|from colorkeras\.cli )", path.read_text(), re.M)}
+    commands = {path.relative_to(package).as_posix() for path in package.rglob("*.py")
+                if "__main__" in path.read_text()}
+    assert importers and importers <= commands, importers - commands
+
+
+def test_image_errors_are_input_errors():
+    from colorkeras import images
+
+    assert issubclass(images.ImageTooLarge, InputError)
+    assert issubclass(images.UnreadableImage, InputError)
+
+
+def test_images_module_does_not_import_tensorflow():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", "import sys, colorkeras.images; "
+                             "print('tensorflow' in sys.modules)"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "False", result.stderr[-2000:]
