@@ -193,7 +193,7 @@ def export_portable(args):
     path = portable.export(args.model, args.out, args.format, args.render_size,
                            args.quantize, overwrite=args.overwrite)
     print(f"Wrote {path} and {path.with_name('model.json')}")
-    print(f"Try it with: python -m colorkeras.colorize PHOTO --model {path} --out DIR")
+    print(f"Try it with: colorkeras colorize PHOTO --model {path} --out DIR")
     return 0
 
 

@@ -1,6 +1,6 @@
 """Colorize video, with colour that holds still from frame to frame.
 
-    python -m colorkeras.colorize clip.mp4 --out coloured/
+    colorkeras colorize clip.mp4 --out coloured/
 
 Frames are read and written through imageio-ffmpeg, which ships its own
 ffmpeg (the ``[video]`` extra): the output keeps the source's frame count,

@@ -78,7 +78,7 @@ def test_import_colorkeras_does_not_import_tensorflow():
 
 # Not `data` (its package's own import is TensorFlow's) nor `bench` (the checkout's
 # benchmarks build their parser from modules that import it).
-COMMANDS = ["train", "tune", "evaluate", "export", "app"]
+COMMANDS = ["colorize_command", "train", "tune", "evaluate", "export", "app"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -92,3 +92,35 @@ def test_help_returns_before_tensorflow_is_imported(command):
                      "print('TF', 'tensorflow' in sys.modules)")
     assert "usage:" in result.stdout, result.stderr[-2000:]
     assert result.stdout.strip().endswith("TF False")
+
+
+def _console(*args):
+    return subprocess.run([sys.executable, "-m", "colorkeras", *args], capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)
+
+
+def test_the_colorkeras_command_lists_and_runs_its_subcommands():
+    from colorkeras.__main__ import COMMANDS
+
+    listing = _console("--help")
+    assert listing.returncode == 0
+    assert all(name in listing.stdout for name in COMMANDS)
+    for name in ("colorize", "train", "tune", "evaluate", "export"):
+        help_text = _console(name, "--help")
+        assert help_text.returncode == 0 and "usage:" in help_text.stdout, help_text.stderr
+    assert "colorkeras colorize" in _console("colorize", "--help").stdout
+    unknown = _console("paint")
+    assert unknown.returncode == 2 and unknown.stderr.strip().endswith("(see --help)")
+    error = _console("train", "--hparam", "x")  # a usage error from the library's words
+    assert error.returncode == 2 and error.stderr == "error: --hparam takes KEY=VALUE, got 'x'\n"
+
+
+def test_the_console_script_is_declared():
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    module, _, function = scripts["colorkeras"].partition(":")
+    assert callable(getattr(importlib.import_module(module), function))

@@ -125,7 +125,7 @@ def test_colorize_runs_exports_through_the_same_recipe(network, exports, fmt, tm
         assert np.abs(got.astype(int) - want).max() <= 1
     # The folder command takes the file as --model too.
     Image.fromarray(photo).save(tmp_path / "photo.png")
-    command = importlib.import_module("colorkeras.colorize")
+    command = importlib.import_module("colorkeras.colorize_command")
 
     with pytest.raises(SystemExit) as info:
         cli.run(command.main, [str(tmp_path / "photo.png"), "--model",

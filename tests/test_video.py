@@ -13,7 +13,7 @@ from colorkeras import cli, images, video  # noqa: E402
 from colorkeras.data import SAMPLE_DIR  # noqa: E402
 from colorkeras.models import build_model  # noqa: E402
 
-command = importlib.import_module("colorkeras.colorize")
+command = importlib.import_module("colorkeras.colorize_command")
 FRAMES_PER_SHOT = 6
 
 

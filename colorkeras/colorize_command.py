@@ -1,7 +1,10 @@
-"""Colorize image files, folders and videos: ``python -m colorkeras.colorize``.
+"""Colorize image files, folders and videos: ``colorkeras colorize``.
 
-    python -m colorkeras.colorize old_photos/ scan.tif --out colour/ --recursive
-    python -m colorkeras.colorize old_film.mp4 --out colour/
+    colorkeras colorize old_photos/ scan.tif --out colour/ --recursive
+    colorkeras colorize old_film.mp4 --out colour/
+    python -m colorkeras colorize ...   # the same, where the script is not on PATH
+
+(Not ``python -m colorkeras.colorize``: ``colorkeras.colorize`` is the function.)
 
 A video (``.mp4``, ``.mov``, ``.mkv``, ``.avi``, ``.webm``) becomes
 ``<out>/<name>.mp4`` with its frame count, frame rate, size and audio, its
@@ -29,7 +32,7 @@ def build_parser():
     from colorkeras.images import DEFAULT_MAX_PIXELS, WRITE_FORMATS
 
     parser = cli.ArgumentParser(
-        prog="python -m colorkeras.colorize",
+        prog="colorkeras colorize",
         description="Colorize gray (or colour) photos: the network's colour on "
         "each photo's own full-resolution luminance.",
     )
