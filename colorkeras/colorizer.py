@@ -244,7 +244,11 @@ class Colorizer(keras.Model):
 
 
 def chroma_metric(identifier):
-    """A `keras.metrics.Metric` for a `compile` metric; a name or function gives ``chroma_<name>``."""
+    """A `keras.metrics.Metric` for a `compile` metric.
+
+    A name or a function is logged as ``chroma_<name>``, since it compares
+    chroma, not the RGB that ``mae`` and ``psnr`` report.
+    """
     metric = keras.metrics.get(identifier)
     if isinstance(identifier, str):  # "mse" is a MeanSquaredError() here
         name = f"chroma_{identifier}"

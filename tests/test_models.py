@@ -304,7 +304,8 @@ def test_colorizer_compile_metrics_are_reported_by_train_on_batch():
     from colorkeras.colorizer import Colorizer
 
     colorizer = Colorizer(models.build_model("cae", color_space="lab", base_filters=4))
-    colorizer.compile(optimizer="adam", loss="mae", metrics=["mse", keras.metrics.MeanAbsoluteError()])
+    colorizer.compile(optimizer="adam", loss="mae",
+                      metrics=["mse", keras.metrics.MeanAbsoluteError()])
     rng = np.random.default_rng(0)
     gray = rng.random((2, 16, 16, 1), dtype=np.float32)
     target = rng.random((2, 16, 16, 2), dtype=np.float32) - 0.5

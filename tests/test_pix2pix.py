@@ -153,8 +153,8 @@ def test_saving_a_whole_gan_is_refused_and_points_at_its_colorizer(tmp_path):
     gan.colorizer.save(path)
     loaded = keras.saving.load_model(path, safe_mode=True)
     gray, _ = _batch()
-    np.testing.assert_allclose(loaded.predict(gray, verbose=0), gan.colorizer.predict(gray, verbose=0),
-                               atol=1e-6)
+    np.testing.assert_allclose(loaded.predict(gray, verbose=0),
+                               gan.colorizer.predict(gray, verbose=0), atol=1e-6)
 
 
 def test_compile_metrics_are_reported_beside_the_gan_losses():
