@@ -3,13 +3,16 @@
 The public API is small: build a network by name, list the names, and (for
 pretrained models) load and colorize.
 
-The names load on first use, so ``python -m colorkeras.<command>`` can set
-TensorFlow's log level before TensorFlow is imported (see `cli.quiet_tensorflow`).
+``import colorkeras`` is enough for ``keras.saving.load_model`` to load any
+file the package writes, with ``safe_mode=True`` (see `registration`). The
+names below load on first use, and nothing here imports TensorFlow, so a
+command answers ``--help`` or a usage error before TensorFlow starts (see
+`cli.quiet_tensorflow`).
 """
 
 import importlib
-import sys
-import types
+
+from colorkeras import registration
 
 __version__ = "0.2.0"
 
@@ -23,6 +26,8 @@ _API = {
 
 __all__ = ["Colorizer", "build_model", "colorize", "list_models", "load", "__version__"]
 
+registration.register_on_keras_import()
+
 
 def __getattr__(name):
     if name in _API:
@@ -34,22 +39,3 @@ def __getattr__(name):
 
 def __dir__():
     return sorted({*globals(), *_API})
-
-
-class _Package(types.ModuleType):
-    """Keeps ``colorkeras.colorize`` the documented function.
-
-    Importing the command module ``colorkeras.colorize`` (as ``python -m``
-    or a test does) would make the import system bind the package's
-    ``colorize`` to that module. The command stays reachable as
-    ``sys.modules["colorkeras.colorize"]`` (``from colorkeras.colorize
-    import main`` works); the name belongs to the function.
-    """
-
-    def __setattr__(self, name, value):
-        if name in _API and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -220,9 +220,9 @@ def build_parser():
 
 
 def main(argv=None):
-    cli.quiet_tensorflow()
     args = build_parser().parse_args(argv)
     check_port_free(args.host, args.port)
+    cli.quiet_tensorflow()
     page = build_app(args.model)
     print(f"Serving on http://{args.host}:{args.port} (Ctrl+C stops)", flush=True)
     launch(page, args.host, args.port)
@@ -230,4 +230,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    cli.run(main, sys.argv[1:])
+    cli.run(main, sys.argv[1:], build_parser)

@@ -24,6 +24,7 @@ def main(argv=None):
             f"`python -m benchmarks` in a clone of the repository")
     if sys.path[0] != str(CHECKOUT):  # ahead of the working folder; spawned children see it
         sys.path.insert(0, str(CHECKOUT))
+    cli.quiet_tensorflow()  # the benchmarks import it with their options
     from benchmarks import run
 
     return run.main(argv, prog="python -m colorkeras.bench")

@@ -3,15 +3,22 @@
 Commands hold no logic beyond argument handling; what they share lives here so
 that ``train``, ``tune`` and ``evaluate`` accept data options the same way and
 fail the same way: one line on stderr and a non-zero exit.
+
+The library speaks of its parameters (``InputError("`init_from`: no such
+file")``); a command speaks of its flags. `flag_names` turns the one into the
+other, so no library module needs to know the command line (none imports this
+module).
 """
 
 import argparse
-import contextlib
 import json
 import os
+import re
 import sys
 
 from colorkeras.errors import InputError, first_line
+from colorkeras.terminal import (  # noqa: F401 (the commands use them as cli.*)
+    native_output_silenced, progress_verbosity, warn)
 
 
 class UsageError(InputError):
@@ -126,73 +133,78 @@ def parse_hparams(pairs):
 def quiet_tensorflow():
     """Import TensorFlow without its C++ start-up chatter, so a command shows only its own.
 
-    TensorFlow 2.21 prints its oneDNN and CUDA notices through absl before
-    its log level is read, so the level alone does not hide them: standard
-    error is pointed at /dev/null for the import. A user who set
-    ``TF_CPP_MIN_LOG_LEVEL`` gets TensorFlow's output as they asked; once
-    TensorFlow is imported it is too late, and nothing is changed.
+    Commands call it once their arguments are parsed, so that ``--help`` and
+    usage errors answer before TensorFlow starts. TensorFlow 2.21 prints its
+    oneDNN, CUDA and CPU-instruction notices through absl before it reads
+    its log level, so neither an unset ``TF_CPP_MIN_LOG_LEVEL`` nor ``3``
+    hides them: standard error is pointed at /dev/null for the import. Only
+    a user who asks for TensorFlow's informational lines
+    (``TF_CPP_MIN_LOG_LEVEL=0``) gets them. Once TensorFlow is imported it
+    is too late, and nothing is changed.
     """
-    if "TF_CPP_MIN_LOG_LEVEL" in os.environ or "tensorflow" in sys.modules:
+    if "tensorflow" in sys.modules:
         return
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    if os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3") == "0":
+        import tensorflow  # noqa: F401
+        return
     with native_output_silenced():
         import tensorflow  # noqa: F401
 
 
-@contextlib.contextmanager
-def native_output_silenced(fds=(2,)):
-    """Point file descriptors (standard error by default) at /dev/null for a while.
+# A parameter named in backticks, with or without a value: `out`, `split='all'`.
+_PARAMETER = re.compile(r"`(\w+)(?:=([^`]*))?`")
 
-    For chatter that C++ code prints straight to the descriptor, past
-    Python's ``sys.stderr``: TensorFlow's start-up notices, and the LiteRT
-    calibrator's "fully_quantize: 0, inference_type: 6, ..." lines.
+
+def flags_of(parser):
+    """``{dest: "--flag"}`` for the options of ``parser`` and of its subcommands."""
+    flags = {}
+    for action in parser._actions:  # argparse keeps no public list of its options
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in action.choices.values():
+                flags.update(flags_of(subparser))
+        elif action.option_strings:
+            flags.setdefault(action.dest, max(action.option_strings, key=len))
+    return flags
+
+
+def flag_names(message, parser):
+    """A library message in the command's words: `color_space='lab'` -> --color-space lab.
+
+    Only names the parser has a flag for change; anything else in backticks
+    (a class name, a Python parameter with no flag) is kept.
     """
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(fd) for fd in fds]
-    try:
-        with open(os.devnull, "w") as devnull:
-            for fd in fds:
-                os.dup2(devnull.fileno(), fd)
-            yield
-    finally:
-        for fd, copy in zip(fds, saved):
-            os.dup2(copy, fd)
-            os.close(copy)
+    flags = flags_of(parser)
+
+    def flag(match):
+        name, value = match.groups()
+        if name not in flags:
+            return match.group(0)
+        return flags[name] if value is None else f"{flags[name]} {value.strip(chr(39) + chr(34))}"
+
+    return _PARAMETER.sub(flag, str(message))
 
 
-def progress_verbosity(quiet=False):
-    """Keras's ``verbose`` for a progress display: a live bar on a terminal, else lines.
-
-    Keras's bar (verbose 1) redraws itself with ANSI colours and carriage
-    returns whatever stdout is; sent to a file, a grid search's log grew to
-    129 KB of escapes. Redirected output gets one plain line per epoch or
-    pass (verbose 2).
-    """
-    return 2 if quiet or not sys.stdout.isatty() else 1
-
-
-def warn(message):
-    """One warning line on stderr, on a line of its own even under a progress bar."""
-    newline = "\n" if sys.stdout.isatty() else ""
-    print(f"{newline}warning: {message}", file=sys.stderr, flush=True)
-
-
-def run(main, argv=None):
+def run(main, argv=None, parser=None):
     """Call ``main(argv)``; turn failures into one line on stderr and a non-zero exit.
 
     The package's own input errors exit 2; anything else, a bug or a failure
     from deep in Keras or TensorFlow, exits 1 with its type and first line.
     ``--debug`` or ``COLORKERAS_DEBUG=1`` shows the traceback instead.
+    ``parser``, the command's own (or a function that builds it), lets an
+    `InputError` from the library name the command's flags (`flag_names`).
     """
-    quiet_tensorflow()
     debug = debugging(argv)
     try:
         code = main(argv)
     except (InputError, FileNotFoundError, FileExistsError) as error:
         if debug:
             raise
-        print(f"error: {first_line(error)}", file=sys.stderr)
+        if callable(parser):
+            parser = parser()
+        message = first_line(error)
+        if parser is not None:
+            message = flag_names(message, parser)
+        print(f"error: {message}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         if debug:

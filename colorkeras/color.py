@@ -10,9 +10,8 @@ chroma channels of ``lab`` or ``yuv``, scaled to about [-1, 1].
 import numpy as np
 import tensorflow as tf
 
+from colorkeras.choices import COLOR_SPACES
 from colorkeras.errors import InputError
-
-COLOR_SPACES = ("rgb", "lab", "yuv")
 
 
 def check_color_space(color_space):

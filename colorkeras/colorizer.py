@@ -112,16 +112,29 @@ class Colorizer(keras.Model):
 
     # --- training ----------------------------------------------------------------
 
-    def compile(self, optimizer="adam", loss="mae", encoder_scale=None, **kwargs):
+    def compile(self, optimizer="adam", loss="mae", encoder_scale=None, metrics=None,
+                **kwargs):
         """Set the optimizer and the pixel loss (a name from `losses.LOSSES`, or a Loss).
 
         ``encoder_scale``: with an ImageNet encoder in the network, the
         encoder learns at this share of the rate (0 freezes it; see
         `optimizers.EncoderAwareAdam`, which ``optimizer`` is then made
         into if it is a learning rate or "adam").
+
+        ``metrics``: more figures, as for any Keras model (names such as
+        "mse", functions or `keras.metrics.Metric` objects). They compare
+        the chroma with the target, in the network's colour space, so they
+        are logged as ``chroma_<name>``, beside the RGB MAE and PSNR the
+        colorizer always reports.
         """
+        if kwargs.get("weighted_metrics"):
+            raise InputError("A Colorizer takes `metrics`, not `weighted_metrics`. "
+                             f"Received: weighted_metrics={kwargs['weighted_metrics']!r}")
         optimizer = encoder_aware(optimizer, self.network, encoder_scale)
         super().compile(optimizer=optimizer, **kwargs)
+        # Keras's compiled metrics would compare the target with the output dict;
+        # these compare it with the chroma.
+        object.__setattr__(self, "_chroma_metrics", [chroma_metric(m) for m in metrics or []])
         self.pixel_loss = losses.get_loss(loss) if isinstance(loss, str) else loss
 
     def loss_input(self, outputs):
@@ -136,10 +149,21 @@ class Colorizer(keras.Model):
             loss += distribution.replica_share(tf.add_n(self.losses))
         return loss
 
+    @property
+    def metrics(self):
+        return [*super().metrics, *getattr(self, "_chroma_metrics", [])]
+
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         if not self._training_step or self.rgb_metrics_in_training:
             self.track_rgb(x, y, y_pred["chroma"], training=self._training_step)
+        self.track_chroma(y, y_pred["chroma"], sample_weight)
         return self.get_metrics_result()
+
+    def track_chroma(self, target, chroma, sample_weight=None):
+        """Update the metrics given to `compile` (none by default)."""
+        chroma = tf.cast(chroma, tf.float32)
+        for metric in getattr(self, "_chroma_metrics", []):
+            metric.update_state(target, chroma, sample_weight)
 
     def track_rgb(self, gray, target, prediction, training=False):
         """Update the RGB metrics from a batch in the target space.
@@ -217,6 +241,22 @@ class Colorizer(keras.Model):
         config = dict(config)
         config["network"] = keras.saving.deserialize_keras_object(config["network"])
         return cls(**config)
+
+
+def chroma_metric(identifier):
+    """A `keras.metrics.Metric` for a `compile` metric.
+
+    A name or a function is logged as ``chroma_<name>``, since it compares
+    chroma, not the RGB that ``mae`` and ``psnr`` report.
+    """
+    metric = keras.metrics.get(identifier)
+    if isinstance(identifier, str):  # "mse" is a MeanSquaredError() here
+        name = f"chroma_{identifier}"
+        return (type(metric)(name=name) if isinstance(metric, keras.metrics.Metric)
+                else keras.metrics.MeanMetricWrapper(metric, name=name))
+    if isinstance(metric, keras.metrics.Metric):
+        return metric
+    return keras.metrics.MeanMetricWrapper(metric, name=f"chroma_{metric.__name__}")
 
 
 def encoder_aware(optimizer, network, encoder_scale, **adam_args):

@@ -170,8 +170,8 @@ def describe(args, labels, vae, photo_count):
 
 
 def main(argv=None):
-    cli.quiet_tensorflow()
     args = build_parser().parse_args(argv)
+    cli.quiet_tensorflow()
     args.out = prepare_out(args.out, args.overwrite)
     photos, colorizers, vae = check_inputs(args)
     judge, imagenet_labels = load_judge(args.imagenet_labels)
@@ -216,4 +216,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    cli.run(main, sys.argv[1:])
+    cli.run(main, sys.argv[1:], build_parser)

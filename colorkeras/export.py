@@ -161,9 +161,9 @@ def build_parser():
 
 
 def main(argv=None):
-    cli.quiet_tensorflow()
     args = build_parser().parse_args(argv)
     cli.check_out_folder_path(args.out)
+    cli.quiet_tensorflow()
     out = args.out
     if args.format != "saved_model":
         return export_portable(args)
@@ -194,9 +194,9 @@ def export_portable(args):
     path = portable.export(args.model, args.out, args.format, args.render_size,
                            args.quantize, overwrite=args.overwrite)
     print(f"Wrote {path} and {path.with_name('model.json')}")
-    print(f"Try it with: python -m colorkeras.colorize PHOTO --model {path} --out DIR")
+    print(f"Try it with: colorkeras colorize PHOTO --model {path} --out DIR")
     return 0
 
 
 if __name__ == "__main__":
-    cli.run(main, sys.argv[1:])
+    cli.run(main, sys.argv[1:], build_parser)

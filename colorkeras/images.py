@@ -18,10 +18,12 @@ import pathlib
 import numpy as np
 
 from colorkeras import atomic
-from colorkeras.data import IMAGE_EXTENSIONS as TRAINING_EXTENSIONS
 from colorkeras.errors import InputError
 
-IMAGE_EXTENSIONS = tuple(sorted(set(TRAINING_EXTENSIONS) | {".tif", ".tiff", ".webp"}))
+TENSORFLOW_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+"""What TensorFlow's image decoder reads: the training photos (`colorkeras.data`)."""
+
+IMAGE_EXTENSIONS = tuple(sorted(set(TENSORFLOW_EXTENSIONS) | {".tif", ".tiff", ".webp"}))
 """File extensions picked up when a folder is colorized."""
 
 DEFAULT_MAX_PIXELS = 100_000_000
@@ -45,11 +47,11 @@ _MODE_CONVERSIONS = {
 }
 
 
-class ImageTooLarge(ValueError):
+class ImageTooLarge(InputError):
     """An image whose pixel count is over the decompression-bomb limit."""
 
 
-class UnreadableImage(ValueError):
+class UnreadableImage(InputError):
     """A file Pillow cannot decode."""
 
 
@@ -78,7 +80,7 @@ def check_pixels(width, height, max_pixels, source="image"):
         raise ImageTooLarge(
             f"{source} has {width}x{height} = {width * height:,} pixels, over the "
             f"limit of {max_pixels:,} (a guard against decompression bombs); "
-            "raise the limit (--max-pixels) if you trust the file"
+            "raise the limit (`max_pixels`) if you trust the file"
         )
 
 

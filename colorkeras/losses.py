@@ -2,9 +2,8 @@
 
 import keras
 
+from colorkeras.choices import LOSSES
 from colorkeras.errors import InputError
-
-LOSSES = ("mae", "mse", "huber")
 
 
 def get_loss(name, huber_delta=1.0):

@@ -83,6 +83,19 @@ class Pix2Pix(Colorizer):
     def generator(self):
         return self.network
 
+    @property
+    def colorizer(self):
+        """The generator as a `Colorizer` (`as_colorizer`): what is saved and shipped."""
+        return self.as_colorizer()
+
+    def save(self, filepath, *args, **kwargs):
+        """Refused: a GAN in training is resumed from its run folder, shipped as `.colorizer`."""
+        raise InputError(unsaveable(filepath))
+
+    def get_config(self):
+        # keras.saving.save_model(gan, ...) asks for the config without `save`.
+        raise InputError(unsaveable())
+
     def compile(
         self,
         g_optimizer,
@@ -137,6 +150,7 @@ class Pix2Pix(Colorizer):
             self.rgb_mae_tracker,
             self.psnr_tracker,
             *self.colour_trackers,
+            *getattr(self, "_chroma_metrics", []),
         ]
 
     def build_state(self, gray):
@@ -182,6 +196,7 @@ class Pix2Pix(Colorizer):
         self.gan_loss_tracker.update_state(global_value(gan))
         self.rec_loss_tracker.update_state(global_value(rec))
         self.track_rgb(gray, target, fake, training)
+        self.track_chroma(target, fake)
         return self.results(training)
 
     def train_step(self, data):
@@ -206,6 +221,14 @@ class Pix2Pix(Colorizer):
         g_loss, d_loss, gan, rec = self.losses_for(gray, target, loss_input, fake,
                                                    training=False)
         return self.track(gray, target, fake, g_loss, d_loss, gan, rec, training=False)
+
+
+def unsaveable(filepath=None):
+    """Why a whole Pix2Pix is not saved, and what to save instead."""
+    target = repr(str(filepath)) if filepath is not None else "path"
+    return ("A whole Pix2Pix is not saved: its discriminator and second optimizer are "
+            "training state (`save_weights` keeps them, as `train` does to resume). Save "
+            f"the colorizer it trains instead: gan.colorizer.save({target})")
 
 
 DEFAULT_GENERATOR = "unet"

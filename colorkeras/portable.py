@@ -182,10 +182,10 @@ def write_litert(colorizer, path, size, quantize="none"):
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         samples = calibration_images(size)
         converter.representative_dataset = lambda: ([gray] for gray in samples)
-    from colorkeras import cli
+    from colorkeras import terminal
 
     # Keras prints every captured variable; the int8 calibrator prints from C++.
-    with contextlib.redirect_stdout(io.StringIO()), cli.native_output_silenced((1, 2)):
+    with contextlib.redirect_stdout(io.StringIO()), terminal.native_output_silenced((1, 2)):
         data = converter.convert()
     atomic.write_bytes(path, data)
     return tensor_names(data)

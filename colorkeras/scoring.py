@@ -11,8 +11,8 @@ import math
 import os
 import warnings
 
-from colorkeras import cli
-from colorkeras.errors import first_line
+from colorkeras import terminal
+from colorkeras.errors import InputError, first_line
 
 GRAY = "gray output"
 TRUTH = "ground truth"
@@ -70,7 +70,7 @@ def load_photos(data_arg, split, image_size, full_resolution=False, limit=None):
     source = data.parse_source(data_arg)
     if source.kind == "tfds":
         if split == "all":
-            raise cli.UsageError("--split all needs a folder; a TFDS source has train and val")
+            raise InputError("`split='all'` needs a folder; a TFDS source has train and val")
         images, count = data.load_photos(source, split)
         count = min(count, limit or count)
         prefix = f"{data_arg}:{split}:"
@@ -119,7 +119,7 @@ def load_colorizers(specs):
             path = inference.resolve(spec)
             model = inference.load(path)
         except Exception as error:  # noqa: BLE001 - any failure to load is a bad model argument
-            raise cli.UsageError(f"cannot load model {spec!r}: {first_line(error)}") from None
+            raise InputError(f"cannot load model {spec!r}: {first_line(error)}") from None
         colorizers[model_label(spec, path, colorizers)] = model
     return colorizers
 
@@ -131,7 +131,7 @@ def colorize_gray(model, label, gray):
     rgb = model.predict_on_batch(gray)  # `predict` without its per-call iterator: 2x faster here
     expected = (*gray.shape[:-1], 3)
     if tuple(rgb.shape) != tuple(expected):
-        raise cli.UsageError(
+        raise InputError(
             f"model {label!r} returned images of shape {tuple(rgb.shape)[1:]} for gray input of "
             f"shape {tuple(gray.shape)[1:]}; a colorizer must return RGB of its input's size")
     return color.recombine_luminance(gray, rgb)
@@ -210,7 +210,7 @@ def score(colorizers, photos, batch_size=8, vae=None, keep=(), progress=True, co
     measure = measure_fn(vae, compiled)
     rows, kept, position = [], [], 0
     bar = keras.utils.Progbar(photos.count, unit_name="photo",
-                              verbose=cli.progress_verbosity() if progress else 0)
+                              verbose=terminal.progress_verbosity() if progress else 0)
     for names, images in photos.dataset.batch(batch_size):
         names = [n.decode() for n in names.numpy()]
         truth = tf.cast(images, tf.float32) / 255.0

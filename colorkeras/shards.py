@@ -21,7 +21,7 @@ import pathlib
 
 import tensorflow as tf
 
-from colorkeras import cli
+from colorkeras import terminal
 from colorkeras.errors import InputError
 
 MANIFEST = "manifest.json"
@@ -127,7 +127,7 @@ def pack(data_arg, out, shards=8, image_size=512, quality=92, val_fraction=0.1,
             names = [shard_name(split, i, files) for i in range(files)]
             writers = [tf.io.TFRecordWriter(str(partial / n)) for n in names]
             bar = keras.utils.Progbar(count, unit_name=f"{split} photo",
-                                      verbose=cli.progress_verbosity()) if progress else None
+                                      verbose=terminal.progress_verbosity()) if progress else None
             written = 0
             try:
                 for index, (name, image) in enumerate(photos):

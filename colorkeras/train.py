@@ -19,7 +19,6 @@ import os
 import sys
 
 from colorkeras import cli
-from colorkeras.training import train
 from colorkeras.training_config import SELECTIONS, TrainConfig
 
 def build_parser():
@@ -29,12 +28,10 @@ def build_parser():
         epilog="Example: python -m colorkeras.train --model resnet --data ~/photos "
         "--color-space lab --epochs 30 --out runs/resnet-lab",
     )
-    from colorkeras.color import COLOR_SPACES
-    from colorkeras.losses import LOSSES
-    from colorkeras.models import list_models
+    from colorkeras.choices import COLOR_SPACES, LOSSES, MODELS
 
     defaults = TrainConfig()
-    parser.add_argument("--model", default=defaults.model, choices=list_models(),
+    parser.add_argument("--model", default=defaults.model, choices=MODELS,
                         help="architecture (default: unet)")
     parser.add_argument("--loss", default=defaults.loss, choices=(*LOSSES, "classification"),
                         help="pixel loss on the target (default: mae), or 'classification': "
@@ -145,7 +142,6 @@ def config_from_args(args):
 
 
 def main(argv=None):
-    cli.quiet_tensorflow()
     args = build_parser().parse_args(argv)
     if "help" in (args.hparam or []):
         from colorkeras.models import hparams_of
@@ -155,6 +151,9 @@ def main(argv=None):
             print(f"  {key}={value!r}")
         return 0
     config = config_from_args(args)
+    cli.quiet_tensorflow()
+    from colorkeras.training import train
+
     train(config, overwrite=args.overwrite)
     best = os.path.join(config.out, "model.keras")
     from colorkeras import distribution
@@ -170,4 +169,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    cli.run(main, sys.argv[1:])
+    cli.run(main, sys.argv[1:], build_parser)

@@ -14,7 +14,8 @@ import os
 import time
 import warnings
 
-from colorkeras import atomic, cli
+from colorkeras import atomic, terminal
+from colorkeras.errors import InputError
 from colorkeras.training_config import (SELECTIONS, check_config, check_out_folder,
                                         check_resumable)
 
@@ -228,13 +229,13 @@ def initialize_from(colorizer, path):
     import keras
 
     if not os.path.isfile(path):
-        raise cli.UsageError(f"--init-from: no such file: {path}")
+        raise InputError(f"`init_from`: no such file: {path}")
     loaded = keras.models.load_model(path, compile=False, safe_mode=True)
     source, target = getattr(loaded, "network", loaded), colorizer.network
     shapes = [tuple(w.shape) for w in source.weights]
     if shapes != [tuple(w.shape) for w in target.weights]:
-        raise cli.UsageError(
-            f"--init-from: {path} is not the same network ({len(shapes)} weights of other "
+        raise InputError(
+            f"`init_from`: {path} is not the same network ({len(shapes)} weights of other "
             f"shapes than the {len(target.weights)} of this run's {target.name})")
     target.set_weights(source.get_weights())
 
@@ -348,7 +349,7 @@ def _train_in(config, strategy, reselect):
             validation_data=val_data.dataset,
             shuffle=False,  # the pipeline shuffles; Keras cannot shuffle a dataset
             callbacks=make_callbacks(config, train_data.dataset, keep_best=not reselect),
-            verbose=cli.progress_verbosity(config.verbose == 2),
+            verbose=terminal.progress_verbosity(config.verbose == 2),
         )
     record.update(
         finished=time.strftime("%Y-%m-%d %H:%M:%S"),

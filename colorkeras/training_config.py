@@ -10,7 +10,7 @@ import dataclasses
 import json
 import os
 
-from colorkeras import cli
+from colorkeras.errors import InputError
 
 # Settings a resumed run may change: how long it trains, how it reports and
 # which epoch it keeps. Every other setting defines the run.
@@ -103,12 +103,12 @@ def train_arguments(config):
 def check_config(config):
     """Refuse combinations that would only fail after minutes of set-up."""
     if config.loss == "classification" and config.color_space != "lab":
-        raise cli.UsageError("--loss classification predicts a*b* bins: "
-                             "use --color-space lab")
+        raise InputError("`loss='classification'` predicts a*b* bins: "
+                         "use `color_space='lab'`")
     if config.distribution == "multi-worker" and (config.time_limit or config.cpu_limit):
-        raise cli.UsageError("--time-limit and --cpu-limit are per process, and workers "
-                             "must stop at the same epoch: bound a multi-worker run by "
-                             "--epochs")
+        raise InputError("`time_limit` and `cpu_limit` are per process, and workers "
+                         "must stop at the same epoch: bound a "
+                         "`distribution='multi-worker'` run by `epochs`")
 
 
 def check_out_folder(out, overwrite=False):
@@ -118,14 +118,15 @@ def check_out_folder(out, overwrite=False):
     folder (say, one holding someone's own ``history.csv``) is left alone
     unless ``overwrite``. A file named as the folder is refused too.
     """
-    cli.check_out_folder_path(out)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise InputError(f"`out` {out} is a file, not a folder; choose a folder")
     if overwrite or not os.path.isdir(out) or os.path.exists(os.path.join(out, "config.json")):
         return
     with os.scandir(out) as entries:
         if any(True for _ in entries):
-            raise cli.UsageError(
-                f"{out} is not empty and holds no training run (no config.json); use "
-                "another --out, or --overwrite to write into it anyway")
+            raise InputError(
+                f"{out} is not empty and holds no training run (no config.json); choose "
+                "another `out`, or `overwrite` to write into it anyway")
 
 
 def check_resumable(config):
@@ -145,9 +146,9 @@ def check_resumable(config):
                if k not in RESUMABLE_CHANGES and previous.get(k, defaults[k]) != current[k]]
     if changed:
         details = ", ".join(f"{k}: {previous.get(k)!r} -> {current.get(k)!r}" for k in changed)
-        raise cli.UsageError(
+        raise InputError(
             f"{config.out} holds a different run ({details}); "
-            "use another --out or delete that folder"
+            "use another `out` or delete that folder"
         )
     before = (previous.get("select", "psnr"), previous.get("min_colorfulness", 0.0))
     if before != (config.select, config.min_colorfulness):

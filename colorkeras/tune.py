@@ -215,8 +215,8 @@ def planned_search(args):
 
 
 def main(argv=None):
-    cli.quiet_tensorflow()
     args = build_parser().parse_args(argv)
+    cli.quiet_tensorflow()
     from colorkeras import tuning, tuning_report
 
     tuning.quiet_retracing_notice()
@@ -252,4 +252,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    cli.run(main, sys.argv[1:])
+    cli.run(main, sys.argv[1:], build_parser)

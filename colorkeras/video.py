@@ -1,6 +1,6 @@
 """Colorize video, with colour that holds still from frame to frame.
 
-    python -m colorkeras.colorize clip.mp4 --out coloured/
+    colorkeras colorize clip.mp4 --out coloured/
 
 Frames are read and written through imageio-ffmpeg, which ships its own
 ffmpeg (the ``[video]`` extra): the output keeps the source's frame count,
@@ -24,7 +24,7 @@ import pathlib
 
 import numpy as np
 
-from colorkeras import atomic, cli
+from colorkeras import atomic, terminal
 from colorkeras.errors import InputError
 
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm")
@@ -222,7 +222,7 @@ def colorize_video(source, target, model="pix2pix", render_size=256, batch_size=
     flicker, source_flicker = FlickerMeter(), FlickerMeter()
     errors, source_chroma = [], []
     bar = keras.utils.Progbar(count, unit_name="frame",
-                              verbose=cli.progress_verbosity()) if progress else None
+                              verbose=terminal.progress_verbosity()) if progress else None
     start, done = time.perf_counter(), 0
     encoding = dict(
         fps=fps, codec="libx264", pix_fmt_out=pix_fmt, macro_block_size=1, quality=None,

@@ -24,7 +24,7 @@ from colorkeras import cli, inference, runtimes
 from colorkeras.errors import InputError
 from colorkeras.models import build_model
 
-colorize_command = importlib.import_module("colorkeras.colorize")
+colorize_command = importlib.import_module("colorkeras.colorize_command")
 export_command = importlib.import_module("colorkeras.export")
 
 THIN_SHAPES = [(2, 2000), (1, 4000), (8, 800)]  # (height, width) of the issue's images
@@ -130,7 +130,7 @@ def test_command_colorizes_thin_photos_with_a_one_line_note(thin_pngs, tmp_path,
 
 def test_thin_pngs_through_the_command_in_a_capped_process(network_file, thin_pngs, tmp_path):
     """The real command and a real network, at the default render size, in 3 GB."""
-    result = run_capped("-m", "colorkeras.colorize", *thin_pngs, "--model", network_file,
+    result = run_capped("-m", "colorkeras", "colorize", *thin_pngs, "--model", network_file,
                         "--out", tmp_path / "out")
     assert result.returncode == 0, result.stderr[-2000:]
     for path, (height, width) in zip(thin_pngs, THIN_SHAPES):
@@ -313,7 +313,7 @@ def test_train_refuses_a_non_empty_folder_it_did_not_make(tmp_path, run_command)
     assert sorted(p.name for p in out.iterdir()) == ["history.csv"]
     training_config.check_out_folder(str(out), overwrite=True)  # asked for: no refusal
     (tmp_path / "a-file").write_text("x")
-    with pytest.raises(cli.UsageError, match="is a file"):
+    with pytest.raises(InputError, match="is a file"):
         training_config.check_out_folder(str(tmp_path / "a-file"))
 
 

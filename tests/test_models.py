@@ -296,3 +296,21 @@ def test_recalibration_averages_the_moments_of_its_batches():
     np.testing.assert_allclose(norm.moving_variance.numpy(),
                                np.mean([b.var(axis=(0, 1, 2)) for b in batches], axis=0),
                                rtol=1e-4)
+
+
+def test_colorizer_compile_metrics_are_reported_by_train_on_batch():
+    """``metrics=["mse"]`` was accepted, then train_on_batch failed: "the metric has not yet
+    been built"."""
+    from colorkeras.colorizer import Colorizer
+
+    colorizer = Colorizer(models.build_model("cae", color_space="lab", base_filters=4))
+    colorizer.compile(optimizer="adam", loss="mae",
+                      metrics=["mse", keras.metrics.MeanAbsoluteError()])
+    rng = np.random.default_rng(0)
+    gray = rng.random((2, 16, 16, 1), dtype=np.float32)
+    target = rng.random((2, 16, 16, 2), dtype=np.float32) - 0.5
+    logs = colorizer.train_on_batch(gray, target, return_dict=True)
+    expected = float(np.mean((colorizer(gray, training=False)["chroma"].numpy() - target) ** 2))
+    assert 0 < logs["chroma_mse"] and "mean_absolute_error" in logs and "psnr" in logs
+    np.testing.assert_allclose(colorizer.evaluate(gray, target, return_dict=True, verbose=0)
+                               ["chroma_mse"], expected, rtol=1e-4)

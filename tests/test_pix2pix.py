@@ -147,3 +147,28 @@ def test_train_command_trains_pix2pix_and_saves_generator(tmp_path):
     train.main(["--epochs", "2", *args])  # resumes from the backup
     lines = (out / "history.csv").read_text().strip().splitlines()
     assert len(lines) == 3 and "d_loss" in lines[0] and "val_g_loss" in lines[0]
+
+
+def test_saving_a_whole_gan_is_refused_and_points_at_its_colorizer(tmp_path):
+    """It used to write a file that no load could read ("Could not locate class 'Pix2Pix'")."""
+    gan = _gan()
+    path = tmp_path / "gan.keras"
+    with pytest.raises(ValueError, match=r"gan\.colorizer\.save"):
+        gan.save(path)
+    assert not path.exists()
+    # Keras's own function opens the file before it asks for the config.
+    with pytest.raises(ValueError, match=r"gan\.colorizer\.save"):
+        keras.saving.save_model(gan, tmp_path / "other.keras")
+    gan.colorizer.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    gray, _ = _batch()
+    np.testing.assert_allclose(loaded.predict(gray, verbose=0),
+                               gan.colorizer.predict(gray, verbose=0), atol=1e-6)
+
+
+def test_compile_metrics_are_reported_beside_the_gan_losses():
+    gan = build_pix2pix(generator_hparams=TINY_G, discriminator_hparams=TINY_D)
+    gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), metrics=["mse"])
+    gray, target = _batch()
+    logs = gan.train_on_batch(gray, target, return_dict=True)
+    assert logs["chroma_mse"] > 0 and "g_loss" in logs

@@ -121,7 +121,7 @@ def test_colorize_runs_exports_through_the_same_recipe(network, exports, fmt, tm
         assert np.abs(got.astype(int) - want).max() <= 1
     # The folder command takes the file as --model too.
     Image.fromarray(photo).save(tmp_path / "photo.png")
-    command = importlib.import_module("colorkeras.colorize")
+    command = importlib.import_module("colorkeras.colorize_command")
     result = run_command(command.main, tmp_path / "photo.png", "--model", exports[(fmt, "none")],
                          "--out", tmp_path / "out", "--render-size", SIZE)
     assert result.code == 0, result.err

@@ -12,7 +12,7 @@ from benchmarks.clips import write_clip  # noqa: E402
 from colorkeras import images, video  # noqa: E402
 from colorkeras.data import SAMPLE_DIR  # noqa: E402
 
-command = importlib.import_module("colorkeras.colorize")
+command = importlib.import_module("colorkeras.colorize_command")
 FRAMES_PER_SHOT = 6
 
 

@@ -31,8 +31,7 @@ import tensorflow as tf
 
 from colorkeras import color
 from colorkeras.errors import InputError
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+from colorkeras.images import TENSORFLOW_EXTENSIONS as IMAGE_EXTENSIONS
 SAMPLE_DIR = pathlib.Path(__file__).parent.parent / "datasets" / "sample"
 SPLITS = ("train", "val", "select")
 

@@ -42,8 +42,8 @@ def build_parser():
 
 
 def main(argv=None):
-    cli.quiet_tensorflow()
     args = build_parser().parse_args(argv)
+    cli.quiet_tensorflow()
     from colorkeras import shards
 
     manifest = shards.pack(args.source, args.out, args.shards, args.image_size, args.quality,
@@ -55,4 +55,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    cli.run(main, sys.argv[1:])
+    cli.run(main, sys.argv[1:], build_parser)

@@ -11,6 +11,7 @@ what a class declares or a network records, so they work on a loaded
 import importlib
 
 from colorkeras import ab_classes  # noqa: F401  (registers AnnealedMean for loading)
+from colorkeras.choices import MODELS
 from colorkeras.errors import InputError
 from colorkeras.models import efficientnet_lite  # noqa: F401  (registers the backbone)
 from colorkeras.models.cae import CAE
@@ -51,7 +52,7 @@ _ARCHITECTURES = {cls.registry_name(): cls for cls in (CAE, DCNN, UNet, ResNet, 
 # Architectures whose module imports this package: imported on first use instead,
 # to avoid an import cycle.
 _LAZY = {"pix2pix": ("colorkeras.pix2pix", "build_pix2pix")}
-_ORDER = ["cae", "dcnn", "unet", "resnet", "densenet", "pix2pix"]
+_ORDER = list(MODELS)
 
 
 def register_model(name, architecture):

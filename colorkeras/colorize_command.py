@@ -1,7 +1,10 @@
-"""Colorize image files, folders and videos: ``python -m colorkeras.colorize``.
+"""Colorize image files, folders and videos: ``colorkeras colorize``.
 
-    python -m colorkeras.colorize old_photos/ scan.tif --out colour/ --recursive
-    python -m colorkeras.colorize old_film.mp4 --out colour/
+    colorkeras colorize old_photos/ scan.tif --out colour/ --recursive
+    colorkeras colorize old_film.mp4 --out colour/
+    python -m colorkeras colorize ...   # the same, where the script is not on PATH
+
+(Not ``python -m colorkeras.colorize``: ``colorkeras.colorize`` is the function.)
 
 A video (``.mp4``, ``.mov``, ``.mkv``, ``.avi``, ``.webm``) becomes
 ``<out>/<name>.mp4`` with its frame count, frame rate, size and audio, its
@@ -35,7 +38,7 @@ def build_parser():
     from colorkeras.images import DEFAULT_MAX_PIXELS, WRITE_FORMATS
 
     parser = cli.ArgumentParser(
-        prog="python -m colorkeras.colorize",
+        prog="colorkeras colorize",
         description="Colorize gray (or colour) photos: the network's colour on "
         "each photo's own full-resolution luminance.",
     )
@@ -196,8 +199,9 @@ def split_inputs(inputs, out, recursive=False):
 
 
 def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
     cli.quiet_tensorflow()
-    args = build_parser().parse_args(argv)
     cli.check_out_folder_path(args.out)
     videos, photos = split_inputs(args.inputs, args.out, args.recursive)
     # Every output is planned, and every clash refused, before anything is written.
@@ -228,7 +232,7 @@ def main(argv=None):
             try:
                 pixels = images.read_image(source, max_pixels=args.max_pixels)
             except (images.UnreadableImage, images.ImageTooLarge) as error:
-                cli.warn(f"skipping {error}")
+                cli.warn(f"skipping {cli.flag_names(error, parser)}")
                 skipped += 1
             else:
                 note = inference.render_note(*pixels.shape[:2], args.render_size)
@@ -252,4 +256,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    cli.run(main, sys.argv[1:])
+    cli.run(main, sys.argv[1:], build_parser)
