@@ -18,6 +18,7 @@ import csv
 import dataclasses
 import os
 import shutil
+import sys
 import socket
 import time
 
@@ -156,8 +157,10 @@ def run_command(capsys):
 
     def run(main, *argv):
         capsys.readouterr()  # what came before is not this command's
+        # As the command's ``__main__`` passes it, so that errors name its flags.
+        parser = getattr(sys.modules[main.__module__], "build_parser", None)
         with pytest.raises(SystemExit) as info:
-            cli.run(main, [str(a) for a in argv])
+            cli.run(main, [str(a) for a in argv], parser)
         out, err = capsys.readouterr()
         return CommandResult(info.value.code, out, err)
 
