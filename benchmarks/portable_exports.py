@@ -92,12 +92,13 @@ def main(argv=None):
         base = pathlib.Path(args.out or tmp)
         for name in args.models:
             keras_colorizer = inference.load(name)
-            want = np.concatenate([keras_colorizer(g[None]).numpy() for g in gray])
-            want_own = [keras_colorizer(g).numpy() for g in own]
+            # `rgb` (not calling the colorizer, which gives its training outputs).
+            want = np.concatenate([keras_colorizer.rgb(g[None]).numpy() for g in gray])
+            want_own = [keras_colorizer.rgb(g).numpy() for g in own]
             size = inference.resolve(name).stat().st_size
             rows.append((name, "keras", "-", 0.0, 0.0, 0.0, (0.0, 0.0, 0.0), size,
-                         latency(lambda x: keras_colorizer(x).numpy(), gray[:1]),
-                         latency(lambda x: keras_colorizer(x).numpy(), big)))
+                         latency(lambda x: keras_colorizer.rgb(x).numpy(), gray[:1]),
+                         latency(lambda x: keras_colorizer.rgb(x).numpy(), big)))
             for fmt, quantize in VARIANTS:
                 start = time.perf_counter()
                 path = portable.export(name, base / f"{name}-{fmt}-{quantize}", fmt, 256,
