@@ -317,11 +317,10 @@ def make_dataset(
         val_fraction: share of a plain folder used for validation.
         cache: keep decoded, resized photos in memory after the first epoch.
         shuffle_buffer: photos shuffled at a time; default all of them when
-            ``cache`` keeps them in memory (else 1024). A
-            folder is listed in name order, and a pool's names often start
-            with their source, so a smaller buffer walks through the sources
-            one after another (an epoch of faces, then one of forests) and
-            training chases each in turn.
+            ``cache`` keeps them in memory (else 1024). A folder is listed in
+            name order, and a pool's names often start with their source, so a
+            smaller buffer walks through the sources one after another (an
+            epoch of faces, then one of forests) and training chases each.
         select_fraction: share of a folder's training photos held out as
             the "select" split (0: none, and "train" keeps them all).
 
