@@ -26,11 +26,24 @@ from colorkeras.models import efficientnet_lite
 from colorkeras.models.network import ColorizationNetwork
 
 
-def example_batch(gray):
-    """A one-image batch of zeros for a `tf.TensorSpec`; a batch as a tensor."""
-    if isinstance(gray, tf.TensorSpec):
-        return tf.zeros([1, *gray.shape[1:]], gray.dtype)
-    return tf.convert_to_tensor(gray, tf.float32)
+def example_batch(inputs):
+    """A one-image batch of zeros for a `tf.TensorSpec` (or a tuple of them); a batch as tensors."""
+    def one(spec):
+        if isinstance(spec, tf.TensorSpec):
+            return tf.zeros([1, *spec.shape[1:]], spec.dtype)
+        return tf.convert_to_tensor(spec, tf.float32)
+
+    return as_network_inputs(tf.nest.map_structure(one, inputs))
+
+
+def as_network_inputs(inputs):
+    """Gray, or ``[gray, hints]`` for a network with a hint input (a tuple becomes a list)."""
+    return list(inputs) if isinstance(inputs, (tuple, list)) else inputs
+
+
+def gray_of(inputs):
+    """The gray photo of a network's inputs (gray, or ``(gray, hints)``)."""
+    return inputs[0] if isinstance(inputs, (tuple, list)) else inputs
 
 
 @keras.saving.register_keras_serializable(package="colorkeras")
@@ -82,22 +95,32 @@ class Colorizer(keras.Model):
 
     # --- use -------------------------------------------------------------------
 
-    def call(self, gray, training=None):
+    def call(self, inputs, training=None):
+        inputs = as_network_inputs(inputs)
         if self._logits_view is None:
-            return {"chroma": self.network(gray, training=training)}
-        logits, chroma = self._logits_view(gray, training=training)
+            return {"chroma": self.network(inputs, training=training)}
+        logits, chroma = self._logits_view(inputs, training=training)
         return {"chroma": chroma, "logits": logits}
 
-    def rgb(self, gray):
+    def rgb(self, gray, hints=None):
         """RGB in [0, 1], ``[N, H, W, 3]``, for gray ``[N, H, W, 1]`` of any H and W.
 
         Reflect padding keeps the borders looking like the photo, so the
-        network sees no dark frame to colour.
+        network sees no dark frame to colour. ``hints``: ``[N, H, W, 3]``
+        colour hints (a*b* / 110 and a mask, see `colorkeras.hints`) for a
+        network with a hint input; without them it colours on its own.
         """
         gray = keras.ops.cast(gray, "float32")
         padded = self.pad(gray)
+        if self.network.has_hints:
+            if hints is None:
+                hints = keras.ops.zeros([*keras.ops.shape(gray)[:3], 3], "float32")
+            padded = [padded, self.pad(keras.ops.cast(hints, "float32"))]
+        elif hints is not None:
+            raise InputError(f"{self.network.name} takes no colour hints: use a model with a "
+                             "hint input, such as 'unet-hints'")
         chroma = self.network(padded, training=False)
-        return self.crop([self.decode([padded, chroma]), gray])
+        return self.crop([self.decode([gray_of(padded), chroma]), gray])
 
     def predict_step(self, data):
         gray, _, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -155,7 +178,7 @@ class Colorizer(keras.Model):
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         if not self._training_step or self.rgb_metrics_in_training:
-            self.track_rgb(x, y, y_pred["chroma"], training=self._training_step)
+            self.track_rgb(gray_of(x), y, y_pred["chroma"], training=self._training_step)
         self.track_chroma(y, y_pred["chroma"], sample_weight)
         return self.get_metrics_result()
 

@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from colorkeras import color, images, runtimes
 from colorkeras.errors import InputError, first_line
+from colorkeras.hints import hint_points, rasterize_hints
 from colorkeras.colorizer import Colorizer
 from colorkeras.models import ColorizationNetwork
 
@@ -338,7 +339,8 @@ def render_note(height, width, render_size):
             f"{asked[1]}x{asked[0]}; it takes at most {max_render_pixels(render_size):,} pixels")
 
 
-def colorize_batch(colorizer, images_uint8, render_size=DEFAULT_RENDER_SIZE, keep_luminance=True):
+def colorize_batch(colorizer, images_uint8, render_size=DEFAULT_RENDER_SIZE, keep_luminance=True,
+                   hint_points=None):
     """Colorize a batch of same-size photos: the one recipe everything uses.
 
     The network runs with the shorter side at ``render_size``; its chroma is
@@ -352,6 +354,8 @@ def colorize_batch(colorizer, images_uint8, render_size=DEFAULT_RENDER_SIZE, kee
         images_uint8: uint8 ``[N, H, W, C]``, C in 1-4 (see `to_rgb`).
         render_size: shorter side the network sees; None for the photo's size.
         keep_luminance: if False, return the network's own RGB, resized.
+        hint_points: float32 ``[K, 6]`` colour hints for every photo of the
+            batch (`hints.hint_points`), for a colorizer with a hint input.
 
     Returns:
         uint8 RGB ``[N, H, W, 3]``.
@@ -363,7 +367,11 @@ def colorize_batch(colorizer, images_uint8, render_size=DEFAULT_RENDER_SIZE, kee
     small = tf.image.resize(
         gray, render_shape(size, render_size), method="bilinear", antialias=True
     )
-    rgb = colorizer.rgb(small)
+    if hint_points is None:
+        rgb = colorizer.rgb(small)
+    else:
+        painted = rasterize_hints(hint_points, size, tf.shape(small)[1:3])
+        rgb = colorizer.rgb(small, hints=tf.repeat(painted, tf.shape(small)[0], axis=0))
     if keep_luminance:
         rgb = color.recombine_luminance(gray, rgb)
     else:
@@ -380,20 +388,39 @@ IMAGES_SPEC = tf.TensorSpec([None, None, None, None], tf.uint8, name="images")
 _FUNCTIONS = weakref.WeakKeyDictionary()
 
 
-def compiled_colorize(colorizer, render_size=DEFAULT_RENDER_SIZE, keep_luminance=True):
-    """`colorize_batch` as a tf.function traced once per colorizer and setting."""
+HINT_POINTS_SPEC = tf.TensorSpec([None, 6], tf.float32, name="hint_points")
+"""Colour hints: (x, y, radius, r, g, b) rows, as `hints.hint_points` makes them."""
+
+
+def compiled_colorize(colorizer, render_size=DEFAULT_RENDER_SIZE, keep_luminance=True,
+                      with_hints=False):
+    """`colorize_batch` as a tf.function traced once per colorizer and setting.
+
+    ``with_hints``: the function takes ``(images, hint_points)``.
+    """
     render_size = check_render_size(render_size)
     functions = _FUNCTIONS.setdefault(colorizer, {})
-    key = (render_size, bool(keep_luminance))
+    key = (render_size, bool(keep_luminance), bool(with_hints))
     if key not in functions:
         ref = weakref.ref(colorizer)
-
-        @tf.function(input_signature=[IMAGES_SPEC])
-        def run(images_uint8):
-            return colorize_batch(ref(), images_uint8, render_size, keep_luminance)
+        if with_hints:
+            @tf.function(input_signature=[IMAGES_SPEC, HINT_POINTS_SPEC])
+            def run(images_uint8, hint_points):
+                return colorize_batch(ref(), images_uint8, render_size, keep_luminance,
+                                      hint_points)
+        else:
+            @tf.function(input_signature=[IMAGES_SPEC])
+            def run(images_uint8):
+                return colorize_batch(ref(), images_uint8, render_size, keep_luminance)
 
         functions[key] = run
     return functions[key]
+
+
+def takes_hints(colorizer):
+    """Whether a loaded colorizer has a colour-hint input."""
+    network = getattr(colorizer, "network", None)
+    return bool(getattr(network, "has_hints", False))
 
 
 # --- the Python API ------------------------------------------------------------
@@ -425,7 +452,8 @@ def as_image_array(image):
     return images.to_uint8(array)
 
 
-def colorize(image, model="pix2pix", render_size=DEFAULT_RENDER_SIZE, keep_luminance=True):
+def colorize(image, model="pix2pix", render_size=DEFAULT_RENDER_SIZE, keep_luminance=True,
+             hints=None):
     """Colorize a photo; uint8 RGB of the input's own size comes back.
 
     Args:
@@ -443,6 +471,12 @@ def colorize(image, model="pix2pix", render_size=DEFAULT_RENDER_SIZE, keep_lumin
             with a `RenderShrunk` warning.
         keep_luminance: keep the photo's own luminance (sharp, faithful);
             False returns the network's RGB resized to the photo's size.
+        hints: colour hints for a model with a hint input (``"unet-hints"``):
+            a list of ``(x, y, colour)``, ``(x, y, colour, radius)`` or
+            ``{"x", "y", "colour", "radius"}``, in the photo's pixels; a
+            colour is ``"#rrggbb"`` or RGB (see `colorkeras.hints`). Only the
+            colour's a*b* is used: the photo keeps its luminance. Not with a
+            list of photos.
 
     Returns:
         uint8 array ``[H, W, 3]`` (a list of them for a list).
@@ -452,18 +486,31 @@ def colorize(image, model="pix2pix", render_size=DEFAULT_RENDER_SIZE, keep_lumin
     colorizer = colorkeras.load("pix2pix")
     rgb = colorkeras.colorize("old_photo.jpg", model=colorizer)
     PIL.Image.fromarray(rgb).save("old_photo_colour.png")
+    # The dress at (120, 300) was blue:
+    rgb = colorkeras.colorize("old_photo.jpg", model="unet-hints",
+                              hints=[(120, 300, "#2040c0", 5)])
     ```
     """
     check_render_size(render_size)
     colorizer = colorizer_for(model)  # held here: the cache only refers to it weakly
-    run = compiled_colorize(colorizer, render_size, keep_luminance)
+    if hints is not None:
+        if isinstance(image, (list, tuple)):
+            raise InputError("`hints` belong to one photo: colorize a list of photos one "
+                             "at a time to give each its hints")
+        if not takes_hints(colorizer):
+            raise InputError(f"This model ({getattr(colorizer, 'name', type(colorizer).__name__)})"
+                             " takes no colour hints: use model='unet-hints'")
+    run = compiled_colorize(colorizer, render_size, keep_luminance, hints is not None)
 
     def one(item):
         pixels = as_image_array(item)
         note = render_note(*pixels.shape[:2], render_size)
         if note:
             warnings.warn(note, RenderShrunk, stacklevel=3)
-        return run(pixels[None])[0].numpy()
+        if hints is None:
+            return run(pixels[None])[0].numpy()
+        points = hint_points(hints, *pixels.shape[:2])
+        return run(pixels[None], points)[0].numpy()
 
     if isinstance(image, (list, tuple)):
         return [one(item) for item in image]

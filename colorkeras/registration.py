@@ -39,6 +39,8 @@ REGISTERED = {
     "DecodeOutput": "colorkeras.layers",
     "PadToMultiple": "colorkeras.layers",
     "BilinearUpscale": "colorkeras.models.blocks",
+    "HintGate": "colorkeras.models.hint_branch",
+    "PoolHints": "colorkeras.models.hint_branch",
     "CAE": "colorkeras.models.cae",
     "DCNN": "colorkeras.models.dcnn",
     "DenseNet": "colorkeras.models.densenet",

@@ -102,6 +102,9 @@ def build_parser():
     parser.add_argument("--hparam", action="append", metavar="KEY=VALUE",
                         help="architecture hyperparameter, repeatable, e.g. --hparam depth=3; "
                         "--hparam help lists the --model's keys and defaults")
+    parser.add_argument("--freeze-base", action="store_true",
+                        help="with --hparam hints=true: train only the hint branch, so that "
+                        "the colours without hints stay those of --init-from's network")
     parser.add_argument("--init-from", metavar="PATH",
                         help="start from the weights of this .keras network (same "
                         "architecture and settings; for Pix2Pix, a trained generator such "

@@ -102,8 +102,9 @@ def make_callbacks(config, train_dataset, monitor=None, mode=None, keep_last=Tru
         ),
         HistoryLogger(history_path),
         keras.callbacks.TensorBoard(os.path.join(config.out, "logs")),
+    ] + ([] if config.freeze_base else [  # a frozen base keeps its encoder frozen too
         EncoderSchedule(config.freeze_encoder_epochs, config.encoder_lr_scale),
-    ] + ([
+    ]) + ([
         # Halve the rate when the selection figure stops improving (its count of
         # epochs without improvement starts afresh in a resumed session).
         keras.callbacks.ReduceLROnPlateau(
@@ -167,7 +168,12 @@ def build_colorizer(config, class_weights=None):
         return gan
     from colorkeras.colorizer import Colorizer
 
-    colorizer = Colorizer(build_model(config.model, color_space=config.color_space, **hparams))
+    network = build_model(config.model, color_space=config.color_space, **hparams)
+    if config.freeze_base:
+        from colorkeras.models.hint_branch import freeze_all_but_hints
+
+        freeze_all_but_hints(network)
+    colorizer = Colorizer(network)
     colorizer.compile(
         optimizer=EncoderAwareAdam(config.encoder_lr_scale, learning_rate=config.learning_rate),
         loss=loss,
@@ -198,7 +204,15 @@ def make_pipelines(config, start_step=0):
         seed=config.seed + start_step, select_fraction=config.select_fraction,
     )
     validation = "select" if config.select_fraction else "val"
-    return make_dataset(split="train", **kwargs), make_dataset(split=validation, **kwargs)
+    train_data = make_dataset(split="train", **kwargs)
+    val_data = make_dataset(split=validation, **kwargs)
+    if config.hparams.get("hints"):  # hints drawn from the truth, beside each gray crop
+        from colorkeras.hint_sampling import add_hints
+
+        train_data = dataclasses.replace(
+            train_data, dataset=add_hints(train_data.dataset, seed=config.seed + start_step))
+        val_data = dataclasses.replace(val_data, dataset=add_hints(val_data.dataset, seed=0))
+    return train_data, val_data
 
 
 PRIOR_BATCHES = 50
@@ -225,13 +239,30 @@ def class_weights_for(config, dataset, keep=True):
 
 
 def initialize_from(colorizer, path):
-    """Copy the weights of a saved colorizer (or bare network) into ``colorizer``'s network."""
+    """Copy the weights of a saved colorizer (or bare network) into ``colorizer``'s network.
+
+    A network with a hint branch may start from the same network without
+    one: every other layer is copied by name, and the branch keeps its
+    initial weights (a zero answer).
+    """
     import keras
+
+    from colorkeras.models.hint_branch import is_hint_layer
 
     if not os.path.isfile(path):
         raise InputError(f"`init_from`: no such file: {path}")
     loaded = keras.models.load_model(path, compile=False, safe_mode=True)
     source, target = getattr(loaded, "network", loaded), colorizer.network
+    if getattr(target, "has_hints", False) and not getattr(source, "has_hints", False):
+        source_layers = {layer.name: layer for layer in source.layers}
+        base = [layer for layer in target.layers if not is_hint_layer(layer) and layer.weights]
+        missing = [layer.name for layer in base if layer.name not in source_layers]
+        if missing:
+            raise InputError(f"`init_from`: {path} lacks the layers {missing[:5]} of this "
+                             f"run's {target.name}")
+        for layer in base:
+            layer.set_weights(source_layers[layer.name].get_weights())
+        return
     shapes = [tuple(w.shape) for w in source.weights]
     if shapes != [tuple(w.shape) for w in target.weights]:
         raise InputError(

@@ -49,6 +49,7 @@ class TrainConfig:
     freeze_encoder_epochs: int = 0
     encoder_lr_scale: float = 0.1
     class_rebalance: float = 0.5
+    freeze_base: bool = False
     hparams: dict = dataclasses.field(default_factory=dict)
     # Pix2Pix only.
     generator: str = "unet"
@@ -62,7 +63,8 @@ class TrainConfig:
 
 # TrainConfig fields whose flag is not ``--field-name``; None: not a flag.
 _FLAGS = {"lambda_": "--lambda", "hparams": "--hparam", "d_hparams": "--d-hparam",
-          "verbose": None, "mixed_precision": "--mixed-precision", "distribution": None}
+          "verbose": None, "mixed_precision": "--mixed-precision",
+          "freeze_base": "--freeze-base", "distribution": None}
 _ALWAYS = ("model", "data", "image_size", "crop_size", "batch_size", "epochs",
            "steps_per_epoch", "learning_rate", "loss", "color_space", "seed")
 _PIX2PIX_FIELDS = ("generator", "lambda_", "gan_loss", "d_learning_rate", "d_hparams")
@@ -105,6 +107,9 @@ def check_config(config):
     if config.loss == "classification" and config.color_space != "lab":
         raise InputError("`loss='classification'` predicts a*b* bins: "
                          "use `color_space='lab'`")
+    if config.freeze_base and not config.hparams.get("hints"):
+        raise InputError("`freeze_base` trains only a hint branch: it needs the "
+                         "hyperparameter hints=true")
     if config.distribution == "multi-worker" and (config.time_limit or config.cpu_limit):
         raise InputError("`time_limit` and `cpu_limit` are per process, and workers "
                          "must stop at the same epoch: bound a "

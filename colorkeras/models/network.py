@@ -13,19 +13,22 @@ An architecture subclass sets ``HPARAMS`` (name -> default) and implements
 """
 
 import contextlib
+import math
 import contextvars
 
 import keras
 
 from colorkeras.color import check_color_space
 from colorkeras.errors import InputError
-from colorkeras.models import blocks
+from colorkeras.models import blocks, hint_branch
 
 HEADS = ("regression", "classification")
-HEAD_HPARAMS = {"head": "regression", "temperature": None}
+HEAD_HPARAMS = {"head": "regression", "temperature": None, "hints": False}
 """Every architecture's head choice: the regression head of its colour space,
 or a*b* bin logits decoded by annealed mean (`colorkeras.ab_classes`; needs
-``color_space="lab"``) at ``temperature`` (None: the paper's 0.38)."""
+``color_space="lab"``) at ``temperature`` (None: the paper's 0.38). With
+``hints``, a classification head also takes colour hints, a second input
+(`colorkeras.models.hint_branch`)."""
 LOGITS_LAYER = "ab_logits"
 KERAS_ARGS = ("name", "trainable", "dtype")
 _RESTORING = contextvars.ContextVar("colorkeras_restoring", default=False)
@@ -95,14 +98,18 @@ class ColorizationNetwork(keras.Model):
         check_color_space(color_space)
         arch = {k: v for k, v in hparams.items() if k not in HEAD_HPARAMS}
         multiple = self.size_multiple_for(**arch)
+        if hparams["hints"]:  # the hint branch halves the features' size 4 more times
+            multiple = math.lcm(multiple, hint_branch.size_multiple(arch.get("output_stride", 1)))
         shape = blocks.check_input_shape(input_shape, multiple=multiple)
         with global_dtype_policy(policy):
             # === Layers ===
             inputs = blocks.gray_input(shape)
             features, upscale = self.features(inputs, **arch)
+            hints = hint_branch.hint_input(shape) if hparams["hints"] else None
             outputs = apply_head(features, color_space, upscale, hparams["head"],
-                                 hparams["temperature"])
-            super().__init__(inputs=inputs, outputs=outputs, **keras_args)
+                                 hparams["temperature"], hints)
+            super().__init__(inputs=inputs if hints is None else [inputs, hints],
+                             outputs=outputs, **keras_args)
         # === Config ===
         self.input_shape_arg = shape
         self.color_space = color_space
@@ -159,7 +166,13 @@ class ColorizationNetwork(keras.Model):
         """
         if self.hparams["head"] != "classification":
             return None
-        return keras.Model(self.inputs, [self.get_layer(LOGITS_LAYER).output, self.outputs[0]])
+        logits = hint_branch.HINTED_LOGITS if self.has_hints else LOGITS_LAYER
+        return keras.Model(self.inputs, [self.get_layer(logits).output, self.outputs[0]])
+
+    @property
+    def has_hints(self):
+        """Whether the network takes colour hints beside the gray photo (a second input)."""
+        return bool(self.hparams.get("hints"))
 
     def rebuilt(self, **changes):
         """A copy with some settings changed and these weights, e.g. ``temperature=0.45``.
@@ -187,13 +200,17 @@ class ColorizationNetwork(keras.Model):
             return cls(**config)
 
 
-def apply_head(features, color_space, upscale, head, temperature):
+def apply_head(features, color_space, upscale, head, temperature, hints=None):
     """The output head: regression to the colour space, or bin logits + annealed mean.
 
     The last layer computes in float32, so a mixed-precision network still
     returns float32; with ``upscale`` > 1 a bilinear resize brings the
-    chroma to full size.
+    chroma to full size. ``hints``: the hint input, whose branch adds to the
+    bin logits (classification head only).
     """
+    if hints is not None and head != "classification":
+        raise InputError("Colour hints need a classification head (head='classification', "
+                         f"color_space='lab'). Received: head={head!r}, hints=True")
     if head == "regression":
         if temperature is not None:
             raise InputError("`temperature` decodes a classification head. "
@@ -207,6 +224,8 @@ def apply_head(features, color_space, upscale, head, temperature):
     temperature = ab_classes.TEMPERATURE if temperature is None else temperature
     logits = keras.layers.Conv2D(len(ab_classes.bin_centres()), 1, dtype="float32",
                                  name=LOGITS_LAYER)(features)
+    if hints is not None:
+        logits = hint_branch.apply_hint_branch(features, hints, upscale, logits)
     chroma = ab_classes.AnnealedMean(temperature=temperature,
                                      name="lab_output" if upscale == 1 else "lab_chroma")(logits)
     return blocks.upscale_output(chroma, upscale, "lab_output")
