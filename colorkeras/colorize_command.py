@@ -75,6 +75,12 @@ def build_parser():
         help="video: frames colorized together (default 8)",
     )
     parser.add_argument(
+        "--hints", metavar="FILE",
+        help='colour hints for one photo, with a model that takes them (--model unet-hints): '
+        'a JSON list of {"x", "y", "colour", "radius"}, x and y in the photo\'s pixels, '
+        'colour "#rrggbb", radius in pixels (0: one point); the web app downloads this file',
+    )
+    parser.add_argument(
         "--keep-luminance", action=argparse.BooleanOptionalAction, default=True,
         help="keep each photo's own luminance (default); --no-keep-luminance "
         "returns the network's RGB, resized",
@@ -198,6 +204,24 @@ def split_inputs(inputs, out, recursive=False):
     return videos, photos
 
 
+def read_hints(args, videos, plan):
+    """The ``--hints`` file's hints (None without it), refused before any model loads.
+
+    Hints belong to one photo: with more inputs, or a video, they are refused.
+    """
+    if args.hints is None:
+        return None
+    if videos or len(plan) != 1:
+        raise cli.UsageError(f"--hints gives the colours of one photo; {len(plan)} photo(s) "
+                             f"and {len(videos)} video(s) were given")
+    from colorkeras.hints import read_hints_file
+
+    try:
+        return read_hints_file(args.hints)
+    except InputError as error:
+        raise cli.UsageError(str(error).replace("`hints`", "--hints")) from None
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -214,11 +238,16 @@ def main(argv=None):
             if not (video_plan and all(os.path.isdir(p) for p in photos)):
                 raise  # a folder holding only videos is not an error
 
+    hints = read_hints(args, videos, plan)
+
     import keras
 
     from colorkeras import images, inference
 
     colorizer = inference.load(args.model)
+    if hints is not None and not inference.takes_hints(colorizer):
+        raise cli.UsageError(f"--model {args.model} takes no colour hints; use --hints with "
+                             "--model unet-hints")
     failed = colorize_videos(args, video_plan, colorizer)
     if not plan:
         return 1 if failed else 0
@@ -240,9 +269,11 @@ def main(argv=None):
                     cli.warn(f"{source}: {note}")
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", inference.RenderShrunk)  # said just above
-                    rgb = inference.colorize(
-                        pixels, colorizer, args.render_size, args.keep_luminance
-                    )
+                    try:
+                        rgb = inference.colorize(pixels, colorizer, args.render_size,
+                                                 args.keep_luminance, hints=hints)
+                    except InputError as error:  # a hint outside this photo
+                        raise cli.UsageError(f"--hints {args.hints}: {error}") from None
                 images.write_image(rgb, target, args.format)
                 done += 1
         progress.update(index)

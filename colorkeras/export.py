@@ -19,6 +19,11 @@ has two signatures, both with method name ``tensorflow/serving/predict``:
   ``{"b64": ...}``) -> ``colorized_bytes``, PNG files. The ``_bytes``
   suffixes are what make TF Serving's REST API base64 the output; without
   it the PNG bytes would be pasted raw into the JSON reply.
+- ``colorize_with_hints``, for a model with a hint input (``unet-hints``):
+  ``images`` as above and ``hint_points``, float32 ``[K, 6]`` rows of
+  (x, y, radius, r, g, b): a point in the photos' pixels, a radius in
+  pixels and an RGB colour in [0, 1], the same for every photo of the
+  batch -> ``colorized``.
 
 Both run `inference.colorize_batch`, the same recipe as `colorkeras.colorize`,
 with the network at ``--render-size``. The version folder is written under a
@@ -33,6 +38,9 @@ import sys
 from colorkeras import cli
 
 METHOD_NAME = "tensorflow/serving/predict"
+SIGNATURES = {"serving_default": "serving_default (images -> colorized)",
+              "colorize_encoded": "colorize_encoded (image_bytes -> colorized_bytes)",
+              "colorize_with_hints": "colorize_with_hints (images, hint_points -> colorized)"}
 
 
 def version_dirs(base):
@@ -86,6 +94,14 @@ def build_module(model, render_size=256):
     module.colorize_images = colorize_images
     module.colorize_encoded = colorize_encoded
     signatures = {"serving_default": colorize_images, "colorize_encoded": colorize_encoded}
+    if inference.takes_hints(colorizer):
+        @tf.function(input_signature=[inference.IMAGES_SPEC, inference.HINT_POINTS_SPEC])
+        def colorize_with_hints(images, hint_points):
+            return {"colorized": inference.colorize_batch(colorizer, images, render_size,
+                                                          hint_points=hint_points)}
+
+        module.colorize_with_hints = colorize_with_hints
+        signatures["colorize_with_hints"] = colorize_with_hints
     return module, signatures
 
 

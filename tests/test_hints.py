@@ -185,3 +185,92 @@ def test_hints_files(tmp_path):
     with pytest.raises(InputError, match="cannot read"):
         hints.read_hints_file(tmp_path / "missing.json")
     json.loads(hints.hints_to_json(np.zeros([0, 6])))
+
+
+# --- the API, the command and the SavedModel ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hint_model_file(tmp_path_factory):
+    """A tiny hint colorizer whose branch answers (random weights), saved once."""
+    import keras
+
+    from colorkeras.colorizer import Colorizer
+    from colorkeras.models.hint_branch import is_hint_layer
+
+    keras.utils.set_random_seed(5)
+    network = tiny_hint_network()
+    for layer in network.layers:
+        if is_hint_layer(layer) and layer.weights:
+            layer.set_weights([np.random.normal(0, 0.5, w.shape) for w in layer.get_weights()])
+    path = tmp_path_factory.mktemp("hint-model") / "hints.keras"
+    Colorizer(network).save(path)
+    return path
+
+
+PHOTO = (np.arange(48 * 80).reshape(48, 80) % 251).astype(np.uint8)
+HINTS = [(60, 20, "#2040e0", 4)]
+
+
+def test_colorize_takes_hints(hint_model_file, tiny_network):
+    import colorkeras
+
+    plain = colorkeras.colorize(PHOTO, model=str(hint_model_file), render_size=48)
+    hinted = colorkeras.colorize(PHOTO, model=str(hint_model_file), render_size=48, hints=HINTS)
+    assert hinted.shape == plain.shape == (48, 80, 3)
+    assert np.abs(hinted.astype(int) - plain).max() > 2
+    with pytest.raises(InputError, match="takes no colour hints"):
+        colorkeras.colorize(PHOTO, model=str(tiny_network), hints=HINTS)
+    with pytest.raises(InputError, match="one photo"):
+        colorkeras.colorize([PHOTO, PHOTO], model=str(hint_model_file), hints=HINTS)
+    with pytest.raises(InputError, match="outside the 80x48 photo"):
+        colorkeras.colorize(PHOTO, model=str(hint_model_file), hints=[(80, 0, "#ffffff")])
+
+
+def test_the_command_reads_a_hints_file(hint_model_file, tiny_network, run_command, tmp_path):
+    from PIL import Image
+
+    from colorkeras import colorize_command, images
+
+    photo = tmp_path / "photo.png"
+    Image.fromarray(PHOTO).save(photo)
+    good, broken, outside = (tmp_path / name for name in ("h.json", "broken.json", "out.json"))
+    good.write_text(hints.hints_to_json(hints.hint_points(HINTS, 48, 80)))
+    broken.write_text('[{"x": 1}]')
+    outside.write_text('[{"x": 500, "y": 1, "colour": "#ff0000"}]')
+    base = [photo, "--model", hint_model_file, "--render-size", 48]
+    code, out, _ = run_command(colorize_command.main, *base, "--hints", good,
+                               "--out", tmp_path / "a")
+    assert code == 0, out
+    expected = __import__("colorkeras").colorize(PHOTO, model=str(hint_model_file),
+                                                 render_size=48, hints=HINTS)
+    np.testing.assert_array_equal(images.read_image(tmp_path / "a" / "photo.png")[..., :3],
+                                  expected)
+    for bad, message in [(broken, "A hint is"), (outside, "outside the 80x48 photo")]:
+        code, _, err = run_command(colorize_command.main, *base, "--hints", bad,
+                                   "--out", tmp_path / "b")
+        assert code == 2 and message in err and "Traceback" not in err
+    code, _, err = run_command(colorize_command.main, photo, "--model", tiny_network,
+                               "--hints", good, "--out", tmp_path / "c")
+    assert code == 2 and "takes no colour hints" in err
+    assert not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
+
+
+def test_the_saved_model_has_a_hint_signature(hint_model_file, tmp_path):
+    import colorkeras
+    from colorkeras import export
+
+    target = export.export(str(hint_model_file), tmp_path / "served", version=1, render_size=48)
+    served = tf.saved_model.load(str(target))
+    assert set(served.signatures) == {"serving_default", "colorize_encoded",
+                                      "colorize_with_hints"}
+    points = hints.hint_points(HINTS, 48, 80)
+    images_ = tf.constant(np.stack([PHOTO, PHOTO])[..., None])
+    got = served.signatures["colorize_with_hints"](images=images_,
+                                                   hint_points=tf.constant(points))
+    expected = colorkeras.colorize(PHOTO, model=str(hint_model_file), render_size=48,
+                                   hints=HINTS)
+    assert got["colorized"].shape == (2, 48, 80, 3)
+    np.testing.assert_array_equal(got["colorized"][1].numpy(), expected)
+    plain = served.signatures["serving_default"](images=images_)["colorized"]
+    assert np.abs(plain.numpy().astype(int) - got["colorized"].numpy()).max() > 2

@@ -7,7 +7,8 @@
 # PHOTOS_DIR holds train/ and val/ folders (the project used ../shared/data/photos).
 # MODEL: unet pix2pix cae dcnn resnet densenet (default: all, in that order; pix2pix
 # starts from the shipped unet, runs/ship-unet/shipped.keras, so it comes after it),
-# or unet-continue: the shipped unet trained further, on the widened pool (below).
+# or unet-continue: the shipped unet trained further, on the widened pool (below),
+# or unet-hints: a colour-hint branch grown on the shipped unet (below).
 #
 # Every run writes runs/ship-<model>/ and resumes there when run again, until it has had
 # its budget: 2 hours of both cores for unet and pix2pix, 40 minutes for the others,
@@ -26,7 +27,7 @@ shift
 models=("$@")
 [ ${#models[@]} -eq 0 ] && models=(unet pix2pix cae dcnn resnet densenet)
 
-declare -A BUDGET=([unet]=240 [unet-continue]=150 [pix2pix]=50 [cae]=80 [dcnn]=80 [resnet]=80 [densenet]=80)
+declare -A BUDGET=([unet]=240 [unet-continue]=150 [unet-hints]=120 [pix2pix]=50 [cae]=80 [dcnn]=80 [resnet]=80 [densenet]=80)
 common=(--data "$photos" --image-size 256 --crop-size 128 --batch-size 16
         --steps-per-epoch 200 --seed 0 --quiet)
 # The shipped `unet`: a U-Net on the ImageNet-trained EfficientNet-Lite0 encoder, trained as
@@ -52,6 +53,18 @@ unet_continue=(--model unet --color-space lab --loss classification --class-reba
       --hparam output_stride=2 --freeze-encoder-epochs 1000 --encoder-lr-scale 0.1
       --reduce-lr-patience 2 --select delta_e2000 --select-fraction 0.06 --mixed-precision
       --seed 1 --init-from "${INIT_FROM:-exported_models/unet/unet.keras}")
+
+# `unet-hints`: the shipped unet with a colour-hint branch (hparam hints=true, see
+# colorkeras/models/hint_branch.py). Only the branch trains (--freeze-base), so the colours
+# without hints stay exactly the unet's; hints are drawn from the truth as in Zhang et al.
+# 2017 (colorkeras/hint_sampling.py), for training and for the `select` photos alike.
+# The branch is new, so it starts at 1e-3. Ship with: python tuning/to_float32.py
+# runs/ship-unet-hints/model.keras --out exported_models/unet-hints/unet-hints.keras
+unet_hints=(--model unet --color-space lab --loss classification --class-rebalance 1.0
+      --learning-rate 0.001 --hparam backbone=efficientnet_lite0 --hparam base_filters=16
+      --hparam output_stride=2 --hparam temperature=0.6 --hparam hints=true --freeze-base
+      --reduce-lr-patience 2 --select delta_e2000 --select-fraction 0.06 --mixed-precision
+      --init-from "${INIT_FROM:-exported_models/unet/unet.keras}")
 
 train() {  # train NAME ARGS...: one run, resumed if its folder exists
   local name=$1; shift
@@ -87,6 +100,7 @@ for m in "${models[@]}"; do
   case $m in
     --ship) ship ;;
     unet) train unet "${unet[@]}" ;;
+    unet-hints) train unet-hints "${unet_hints[@]}" ;;
     unet-continue)  # ship with: choose_temperature.py runs/ship-unet-continue/model.keras
       # --dtype float32 --out runs/ship-unet/shipped.keras, then --ship
       train unet-continue "${unet_continue[@]}" ;;
@@ -123,7 +137,7 @@ for m in "${models[@]}"; do
       train densenet --model densenet --color-space lab --loss mae \
           --learning-rate 0.002 --hparam blocks=3 --hparam layers_per_block=2 \
           --hparam growth_rate=8 --steps-per-epoch 50 ;;
-    *) echo "unknown model: $m (choose from unet unet-continue pix2pix cae dcnn resnet densenet, --ship)" >&2
+    *) echo "unknown model: $m (choose from unet unet-continue unet-hints pix2pix cae dcnn resnet densenet, --ship)" >&2
        exit 2 ;;
   esac
 done
