@@ -39,6 +39,7 @@ REGISTERED = {
     "DecodeOutput": "colorkeras.layers",
     "PadToMultiple": "colorkeras.layers",
     "BilinearUpscale": "colorkeras.models.blocks",
+    "HintAttention": "colorkeras.models.hint_branch",
     "HintGate": "colorkeras.models.hint_branch",
     "PoolHints": "colorkeras.models.hint_branch",
     "CAE": "colorkeras.models.cae",

@@ -9,8 +9,10 @@ on a trained automatic colorizer:
 
 - it reads the colorizer's last decoder features (what the colours of
   this photo could be, and where its edges are) with the hints pooled to
-  each of its scales, in a small U-Net of its own that reaches stride 32,
-  so one point can recolour a whole object;
+  each of its scales, in a small U-Net of its own that reaches stride 32;
+- at twice the features' stride, `HintAttention` carries each hint to the
+  cells whose features match the hinted cell's, however far, so one point
+  can recolour a whole object and stop where it ends;
 - it adds its answer to the bin logits, where a hint's colour is easy to
   say: a linear map of a*b* gives a Gaussian around that colour after the
   softmax;
@@ -98,6 +100,54 @@ class HintGate(layers.Layer):
         return input_shape[0]
 
 
+@keras.saving.register_keras_serializable(package="colorkeras")
+class HintAttention(layers.Layer):
+    """Each cell's colour from the hinted cells whose features look like its own.
+
+    Inputs ``[query, key, pooled hints]`` at one scale: every cell attends
+    to the hinted cells (up to ``max_hints`` of them) and to a "none of
+    them" slot, by the dot product of its query with their keys, and gets
+    their a*b* averaged by those weights, and the weight the hints took.
+    A convolution only carries a hint as far as its receptive field and
+    cannot tell whether a far region is the same object; this carries it
+    wherever the colorizer's features match, in one step, so a little
+    training suffices. The cost grows with cells times hints, not cells
+    squared.
+    """
+
+    def __init__(self, max_hints=128, **kwargs):
+        super().__init__(**kwargs)
+        self.max_hints = int(max_hints)
+
+    def call(self, inputs):
+        import tensorflow as tf
+
+        query, key, pooled = (tf.cast(x, tf.float32) for x in inputs)
+        shape = tf.shape(query)
+        n, h, w, depth = shape[0], shape[1], shape[2], query.shape[-1]
+        query = tf.reshape(query, [n, h * w, depth])
+        key = tf.reshape(key, [n, h * w, depth])
+        present = tf.reshape(pooled[..., 3], [n, h * w])
+        ab = tf.reshape(pooled[..., :2], [n, h * w, 2])
+        _, hinted = tf.math.top_k(present, k=tf.minimum(self.max_hints, h * w))
+        hint_keys = tf.gather(key, hinted, batch_dims=1)
+        hint_ab = tf.gather(ab, hinted, batch_dims=1)
+        valid = tf.gather(present, hinted, batch_dims=1)[:, None, :]
+        scores = tf.einsum("npd,nkd->npk", query, hint_keys) / float(depth) ** 0.5
+        scores = tf.where(valid > 0, scores, -1e9)
+        scores = tf.concat([scores, tf.zeros_like(scores[..., :1])], -1)  # the "none" slot
+        weights = tf.nn.softmax(scores, axis=-1)
+        colour = tf.einsum("npk,nkc->npc", weights[..., :-1], hint_ab)
+        taken = 1.0 - weights[..., -1:]
+        return tf.reshape(tf.concat([colour, taken], -1), [n, h, w, 3])
+
+    def compute_output_shape(self, input_shapes):
+        return (*input_shapes[0][:3], 3)
+
+    def get_config(self):
+        return {**super().get_config(), "max_hints": self.max_hints}
+
+
 def _conv(x, filters, name, strides=1):
     return layers.Conv2D(filters, 3, strides=strides, padding="same", activation="relu",
                          name=name)(x)
@@ -117,12 +167,15 @@ def apply_hint_branch(features, hints, stride, logits):
     x = _conv(x, WIDTHS[0], f"{PREFIX}s{stride}_conv")
     skips = []
     scale = stride
+    matched = apply_hint_attention(features, hints, stride)
     for width in WIDTHS[1:]:
         skips.append(x)
         scale *= 2
         x = _conv(x, width, f"{PREFIX}s{scale}_down", strides=2)
-        x = layers.Concatenate(name=f"{PREFIX}s{scale}_concat")(
-            [x, PoolHints(scale, name=f"{PREFIX}pool{scale}")(hints)])
+        joined = [x, PoolHints(scale, name=f"{PREFIX}pool{scale}")(hints)]
+        if scale == 2 * stride:
+            joined.append(matched)
+        x = layers.Concatenate(name=f"{PREFIX}s{scale}_concat")(joined)
         x = _conv(x, width, f"{PREFIX}s{scale}_conv")
     for width, skip in zip(reversed(WIDTHS[:-1]), reversed(skips)):
         scale //= 2
@@ -133,6 +186,16 @@ def apply_hint_branch(features, hints, stride, logits):
                            name=f"{PREFIX}answer")(x)
     answer = HintGate(name=f"{PREFIX}gate", dtype="float32")([answer, hints])
     return layers.Add(name=HINTED_LOGITS, dtype="float32")([logits, answer])
+
+
+def apply_hint_attention(features, hints, stride, depth=32):
+    """`HintAttention` at twice the features' stride: hints carried to matching regions."""
+    scale = 2 * stride
+    pooled = layers.AveragePooling2D(2, name=f"{PREFIX}attention_pool")(features)
+    query = layers.Conv2D(depth, 1, name=f"{PREFIX}query")(pooled)
+    key = layers.Conv2D(depth, 1, name=f"{PREFIX}key")(pooled)
+    return HintAttention(name=f"{PREFIX}attention", dtype="float32")(
+        [query, key, PoolHints(scale, name=f"{PREFIX}attention_hints")(hints)])
 
 
 def freeze_all_but_hints(network):
