@@ -225,8 +225,17 @@ def describe(colorizer, fmt, file, size, quantize, name, names=(INPUT_NAME, OUTP
         "color_space": colorizer.color_space,
         "render_size": size,
         "recombine_luminance": RECOMBINE_STEPS,
+        "hints": hints_note(colorizer),
         "colorkeras_version": __version__,
     }
+
+
+def hints_note(colorizer):
+    """What ``model.json`` says of colour hints: a portable file colours on its own."""
+    if not getattr(colorizer.network, "has_hints", False):
+        return "none: the model takes no colour hints"
+    return ("automatic only: this file runs the hint model without hints (its own colours); "
+            "hints need the .keras file or the SavedModel's colorize_with_hints signature")
 
 
 def export(model, out, fmt, size=256, quantize="none", name=None, overwrite=False):

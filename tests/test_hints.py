@@ -274,3 +274,17 @@ def test_the_saved_model_has_a_hint_signature(hint_model_file, tmp_path):
     np.testing.assert_array_equal(got["colorized"][1].numpy(), expected)
     plain = served.signatures["serving_default"](images=images_)["colorized"]
     assert np.abs(plain.numpy().astype(int) - got["colorized"].numpy()).max() > 2
+
+
+def test_an_onnx_export_of_a_hint_model_is_automatic_only_and_says_so(hint_model_file, tmp_path):
+    import keras
+
+    from colorkeras import portable, runtimes
+
+    path = portable.export(str(hint_model_file), tmp_path / "onnx", "onnx", size=48)
+    info = json.loads((tmp_path / "onnx" / "model.json").read_text())
+    assert info["hints"].startswith("automatic only")
+    colorizer = keras.saving.load_model(hint_model_file, safe_mode=True)
+    gray = np.random.default_rng(0).random((1, 48, 80, 1), dtype=np.float32)
+    got = runtimes.load(path).predict(gray)
+    np.testing.assert_allclose(got, colorizer.rgb(gray).numpy(), atol=1e-3)
