@@ -16,6 +16,8 @@ def _photo(shape, seed=0):
     """A smooth synthetic photo: gradients plus a few soft blobs, uint8."""
     import numpy as np
 
+    from colorkeras import images
+
     h, w = shape
     y, x = np.mgrid[0:h, 0:w].astype(np.float32)
     rng = np.random.default_rng(seed)
@@ -23,18 +25,15 @@ def _photo(shape, seed=0):
     for _ in range(4):
         cy, cx, r = rng.random(3) * [h, w, 0.3 * min(h, w)]
         image += 0.3 * np.exp(-((y - cy) ** 2 + (x - cx) ** 2) / (2 * r * r + 1))[..., None]
-    return (np.clip(image, 0, 1) * 255).astype(np.uint8)[None]
+    return images.to_uint8(np.clip(image, 0, 1))[None]
 
 
 def _runner(kind, colorizer, export_dir, render_size):
     """A callable colorizing a uint8 batch in process or through the SavedModel."""
     import tensorflow as tf
 
-    from colorkeras.inference import compiled_colorize
-
     if kind == "in_process":
-        run = compiled_colorize(colorizer, render_size)
-        return lambda images: run(tf.constant(images)).numpy()
+        return lambda images: colorizer.colorize(images, render_size=render_size).numpy()
     serving = tf.saved_model.load(export_dir).signatures["serving_default"]
     return lambda images: serving(images=tf.constant(images))["colorized"].numpy()
 

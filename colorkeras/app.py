@@ -60,7 +60,7 @@ def colorize_file(path, model, render_size, colorizers, out_dir, progress=None):
     """
     import numpy as np
 
-    from colorkeras import images, inference
+    from colorkeras import images, inference, rendering
 
     if progress:
         progress(0.05, desc="Reading the photo")
@@ -75,8 +75,8 @@ def colorize_file(path, model, render_size, colorizers, out_dir, progress=None):
         progress(0.9, desc="Writing the PNG")
     target = pathlib.Path(out_dir) / output_name(path)
     images.write_image(rgb, target, "png")
-    before = inference.to_rgb(pixels[None]).numpy()[0]
-    before = np.round(np.clip(before, 0, 1) * 255).astype(np.uint8)
+    # Shown as the colorizer saw it: transparency flattened onto white.
+    before = images.to_uint8(np.clip(rendering.to_rgb(pixels[None]).numpy()[0], 0.0, 1.0))
     return before, rgb, str(target)
 
 

@@ -211,18 +211,20 @@ def decode_output(gray, output, color_space):
 def recombine_luminance(gray, rgb):
     """RGB whose luma is ``gray`` and whose chroma (U, V) comes from ``rgb``.
 
-    This puts a network's colour, computed at any resolution, onto the
-    full-resolution photo: if ``rgb`` is smaller than ``gray``, its chroma is
-    resized bilinearly (chroma is smooth, so little is lost). The output's luma
-    equals ``gray`` exactly before the final clip to [0, 1].
-
-    Examples:
-
-    >>> small = model.predict(tf.image.resize(gray, (256, 256)))
-    >>> full = recombine_luminance(gray, small)  # same size as gray
+    ``rgb`` may be smaller than ``gray``: see `with_chroma`. Decoding a Lab
+    output uses it to keep the gray input's brightness exactly.
     """
-    gray = luminance(gray)
-    chroma = rgb_to_yuv(rgb)[..., 1:]
+    return with_chroma(luminance(gray), rgb_to_yuv(rgb)[..., 1:])
+
+
+def with_chroma(gray, chroma):
+    """RGB from a luma ``gray`` ``[..., H, W, 1]`` and a BT.601 chroma pair (U, V).
+
+    This puts a network's colour, computed at any resolution, onto the
+    full-resolution photo: if ``chroma`` is smaller than ``gray``, it is
+    resized bilinearly (chroma is smooth, so little is lost). The output's
+    luma equals ``gray`` exactly before the final clip to [0, 1].
+    """
     if gray.shape[-3:-1] != chroma.shape[-3:-1] or None in gray.shape[-3:-1]:
         chroma = tf.image.resize(chroma, tf.shape(gray)[-3:-1], method="bilinear")
     return yuv_to_rgb(tf.concat([gray, chroma], axis=-1))

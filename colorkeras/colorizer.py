@@ -12,15 +12,25 @@ As a keras-hub task holds a backbone, a `Colorizer` holds a
 - RGB for people: `rgb` (and ``predict``) take gray of any size, reflect-pad
   it to the network's size multiple, decode the network's colour space to RGB
   and crop back;
+- the colorization recipe, `ColorizeRecipe.colorize`: photos in, photos of
+  the same size out, the network at a render size and its colour put onto
+  each photo's own luminance. Every path that colorizes (the Python API, the
+  command, video, evaluation, the app, the SavedModel) calls it, and the
+  portable runtimes offer it too;
 - one ``.keras`` file, loaded with ``safe_mode=True``: the network's config
   carries its hyperparameters, so nothing else is needed to rebuild it.
 """
 
+import collections
+import weakref
+
 import keras
+import numpy as np
 import tensorflow as tf
 
-from colorkeras import color, distribution, losses, metrics, optimizers
+from colorkeras import color, distribution, losses, metrics, optimizers, rendering
 from colorkeras.errors import InputError
+from colorkeras.hints import hint_points, rasterize_hints
 from colorkeras.layers import CropLike, DecodeOutput, PadToMultiple
 from colorkeras.models import efficientnet_lite
 from colorkeras.models.network import ColorizationNetwork
@@ -46,8 +56,161 @@ def gray_of(inputs):
     return inputs[0] if isinstance(inputs, (tuple, list)) else inputs
 
 
+HINT_POINTS_SPEC = tf.TensorSpec([None, 6], tf.float32, name="hint_points")
+"""Colour hints: (x, y, radius, r, g, b) rows, as `hints.hint_points` makes them."""
+
+ColorizeFunction = collections.namedtuple("ColorizeFunction", ["render", "finish"])
+"""The two compiled halves of `ColorizeRecipe.colorize`, for one setting."""
+
+
+class ColorizeRecipe:
+    """The one colorization recipe, for anything with an ``rgb(gray)`` method.
+
+    `Colorizer` and `runtimes.PortableColorizer` inherit it, so a ``.keras``
+    file and an ONNX or LiteRT export colorize a photo by the same steps, and
+    no other module recombines luminance or rounds to uint8.
+    """
+
+    @property
+    def takes_hints(self):
+        """Whether the network has a colour-hint input (`colorkeras.hints`)."""
+        return bool(getattr(getattr(self, "network", None), "has_hints", False))
+
+    def colorize(self, images, *, render_size=rendering.DEFAULT_RENDER_SIZE,
+                 keep_luminance=True, chroma_filter=None, hints=None):
+        """Colorize a batch of same-size photos: uint8 RGB of the same size comes back.
+
+        The network runs with the shorter side at ``render_size``; its chroma
+        is upsampled and put onto each photo's own full-resolution luma, so
+        the result is as sharp as the input whatever the network's size. That
+        also bounds the time and memory a huge photo costs, and
+        `rendering.render_shape` bounds a thin one's.
+
+        Args:
+            images: uint8 ``[N, H, W, C]``, C in 1-4 (see `rendering.to_rgb`).
+            render_size: the shorter side the network sees; None for the
+                photo's own size (within `rendering.max_render_pixels`).
+            keep_luminance: keep the photo's luminance; False returns the
+                network's own RGB, resized.
+            chroma_filter: None, or ``filter(luma, chroma) -> chroma``, run on
+                the network's colour at render size before it is upsampled:
+                ``luma`` ``[N, h, w, 1]`` is the gray the network saw,
+                ``chroma`` ``[N, h, w, 2]`` the BT.601 U and V of its RGB. It
+                is called between the two compiled halves, eagerly when
+                ``colorize`` is, so it may keep state from call to call: video
+                passes a `video.ChromaStabilizer`, which holds the colour still
+                from frame to frame.
+            hints: colour hints for every photo of the batch, for a network
+                with a hint input: a list as `hints.hint_points` takes
+                (``(x, y, colour[, radius])`` in the photos' pixels), or its
+                float32 ``[K, 6]`` rows.
+
+        Returns:
+            uint8 RGB ``[N, H, W, 3]``, a tensor.
+
+        Examples:
+        ```python
+        colorizer = colorkeras.load("unet")
+        rgb = colorizer.colorize(photos, render_size=512)  # photos: uint8 [N, H, W, 3]
+        ```
+        """
+        images = tf.convert_to_tensor(images)
+        if images.dtype != tf.uint8:
+            raise InputError("`images` must be uint8 [N, H, W, C] (`colorkeras.colorize` "
+                             f"takes other kinds). Received: dtype={images.dtype.name}")
+        function = self.make_colorize_function(render_size, keep_luminance, hints is not None)
+        if hints is None:
+            gray, luma, yuv = function.render(images)
+        else:
+            if not self.takes_hints:
+                raise InputError(f"{getattr(self, 'name', type(self).__name__)!r} takes no "
+                                 "colour hints: use a model with a hint input, such as "
+                                 "'unet-hints'")
+            if not isinstance(hints, (tf.Tensor, np.ndarray)):
+                hints = hint_points(hints, *images.shape[1:3])
+            gray, luma, yuv = function.render(images, tf.cast(hints, tf.float32))
+        if tf.executing_eagerly() and yuv.shape[1:3] != luma.shape[1:3]:
+            # Resizing would hide it; a runtime or a subclass has gone wrong.
+            raise InputError(
+                f"{getattr(self, 'name', type(self).__name__)!r} returned images of shape "
+                f"{tuple(yuv.shape)[1:]} for gray input of shape {tuple(luma.shape)[1:]}; a "
+                "colorizer must return RGB of its input's size")
+        if chroma_filter is not None:
+            chroma = tf.cast(chroma_filter(luma, yuv[..., 1:]), tf.float32)
+            yuv = tf.concat([yuv[..., :1], chroma], axis=-1)
+        return function.finish(gray, yuv)
+
+    def make_colorize_function(self, render_size=rendering.DEFAULT_RENDER_SIZE,
+                               keep_luminance=True, with_hints=False):
+        """`colorize` compiled for one setting: made once and kept on this object.
+
+        As keras-hub's ``make_generate_function``, so a loop over photos
+        traces nothing again. Each half takes any batch, size and channel
+        count, so it is traced once. The network half reaches this object
+        through a weak reference: the functions it keeps do not keep it alive.
+        ``with_hints``: the network half takes ``(images, hint_points)``.
+        """
+        render_size = rendering.check_render_size(render_size)
+        functions = getattr(self, "_colorize_functions", None)
+        if functions is None:
+            functions = {}
+            # Past Keras's attribute tracking: not a layer, not saved.
+            object.__setattr__(self, "_colorize_functions", functions)
+        # The network half depends on the render size only, so it is traced
+        # once whether the luminance is kept or not.
+        key = ("render", render_size, bool(with_hints))
+        if key not in functions:
+            ref = weakref.ref(self)
+            if with_hints:
+                @tf.function(input_signature=[rendering.IMAGES_SPEC, HINT_POINTS_SPEC])
+                def render(images, points):
+                    return ref().render_step(images, render_size, points)
+            else:
+                @tf.function(input_signature=[rendering.IMAGES_SPEC])
+                def render(images):
+                    return ref().render_step(images, render_size)
+
+            functions[key] = render
+        keep_luminance = bool(keep_luminance)
+        if ("finish", keep_luminance) not in functions:
+            functions["finish", keep_luminance] = tf.function(
+                lambda gray, yuv: finish_step(gray, yuv, keep_luminance),
+                input_signature=[tf.TensorSpec([None, None, None, 1], tf.float32),
+                                 tf.TensorSpec([None, None, None, 3], tf.float32)])
+        return ColorizeFunction(functions[key], functions["finish", keep_luminance])
+
+    def render_step(self, images, render_size, points=None):
+        """``(gray, luma, yuv)``: the photos' full-size luma, the render-size luma the
+        network sees, and the YUV of its RGB at that size. ``points``: hint
+        rows, painted at render size for every photo."""
+        gray = color.luminance(rendering.to_rgb(images))
+        luma = tf.image.resize(gray, rendering.render_shape(tf.shape(gray)[1:3], render_size),
+                               method="bilinear", antialias=True)
+        if points is None:
+            return gray, luma, color.rgb_to_yuv(self.rgb(luma))
+        painted = rasterize_hints(points, tf.shape(gray)[1:3], tf.shape(luma)[1:3])
+        hints = tf.repeat(painted, tf.shape(luma)[0], axis=0)
+        return gray, luma, color.rgb_to_yuv(self.rgb(luma, hints=hints))
+
+
+def finish_step(gray, yuv, keep_luminance):
+    """uint8 RGB of ``gray``'s size from the network's YUV at render size.
+
+    With ``keep_luminance`` the chroma is upsampled onto the full-size luma;
+    otherwise the network's own RGB is resized (antialiased, as it may
+    shrink).
+    """
+    if keep_luminance:
+        rgb = color.with_chroma(gray, yuv[..., 1:])
+    else:
+        rgb = tf.image.resize(color.yuv_to_rgb(yuv), tf.shape(gray)[1:3], method="bilinear",
+                              antialias=True)
+    return tf.cast(tf.round(tf.clip_by_value(rgb, 0.0, 1.0) * 255.0), tf.uint8)
+
+
+
 @keras.saving.register_keras_serializable(package="colorkeras")
-class Colorizer(keras.Model):
+class Colorizer(ColorizeRecipe, keras.Model):
     """A colorization network with its colour space, loss, metrics and RGB decoding.
 
     Args:
@@ -59,7 +222,8 @@ class Colorizer(keras.Model):
 
     Calling it returns a dict: ``"chroma"``, the network's output in its
     colour space, and for a classification head ``"logits"``, what a
-    keras-hub task's call returns. `rgb` and ``predict`` give RGB.
+    keras-hub task's call returns. `rgb` and ``predict`` give RGB, and
+    `colorize` (`ColorizeRecipe`) colorizes uint8 photos of any size.
 
     Examples:
     ```python
@@ -67,6 +231,7 @@ class Colorizer(keras.Model):
     colorizer.compile(optimizer="adam", loss="mae")
     colorizer.fit(pipeline.dataset, steps_per_epoch=10)
     rgb = colorizer.predict(gray)  # [N, H, W, 3] for gray [N, H, W, 1], any H and W
+    photos = colorizer.colorize(uint8_photos, render_size=256)  # [N, H, W, 3] uint8
     ```
     """
 

@@ -3,8 +3,10 @@
 Each photo is resized so its shorter side is ``--image-size`` and centre
 cropped to a square (the validation crop of `colorkeras.data`), or kept whole
 with ``--full-resolution``. Every colorizer sees the photo's BT.601 luma and
-its RGB output is put back onto that luma (`color.recombine_luminance`), so
-only the colour it chose is judged: lightness is always the photo's own. The
+its colour is put back onto that luma by its own ``colorize``
+(`colorizer.ColorizeRecipe`, the network at the photo's size, rounded to the
+8-bit image a user gets), so only the colour it chose is judged: lightness
+is always the photo's own. The
 "gray output" row is the luma repeated in R, G and B: the floor to beat.
 
 Written under ``--out`` (default ``evaluation/<timestamp>``):

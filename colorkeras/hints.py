@@ -50,7 +50,7 @@ def parse_colour(colour):
 
 def colour_to_hex(rgb):
     """``"#rrggbb"`` for RGB in [0, 1]."""
-    return "#" + "".join(f"{int(round(c * 255)):02x}" for c in rgb)
+    return "#" + "".join(f"{min(max(int(c * 255 + 0.5), 0), 255):02x}" for c in rgb)
 
 
 def _fields(hint):

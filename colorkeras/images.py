@@ -4,7 +4,7 @@ Reading goes through Pillow, which knows more of the formats people keep
 photos in than TensorFlow's decoders: TIFF and WebP, CMYK, palettes, 16-bit
 gray. Every image comes out as a uint8 array ``[H, W, C]`` with ``C`` of 1
 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA), upright as its EXIF
-orientation says. Alpha is kept, not flattened: `inference.colorize_batch`
+orientation says. Alpha is kept, not flattened: the recipe (`rendering.to_rgb`)
 flattens it onto white in one place, for files and for served requests alike.
 
 Writing is atomic (a temporary file in the same folder, then a rename), so

@@ -1,14 +1,12 @@
 """Inference: load a colorizer and colorize photos of any size.
 
-Two things live here, and everything that colorizes goes through them:
-
 - `load` returns a `Colorizer`: its ``predict`` and ``rgb`` take gray
-  ``[N, H, W, 1]`` of any H and W to RGB ``[N, H, W, 3]`` in [0, 1].
-- `colorize_batch` is the one colorization recipe in TF ops: luma of the
-  full-size photo, the network at ``render_size``, its chroma upsampled
-  onto the full-size luma. `colorize`, the ``colorize`` command and both
-  signatures of the exported SavedModel call it, so they agree by
-  construction.
+  ``[N, H, W, 1]`` of any H and W to RGB ``[N, H, W, 3]`` in [0, 1], and its
+  ``colorize`` is the one colorization recipe (`colorizer.ColorizeRecipe`):
+  uint8 photos in, the network at a render size, its chroma upsampled onto
+  each photo's own full-resolution luma.
+- `colorize` is the Python API around it: a path, a PIL image, an array of
+  any kind, or a list of them.
 
 Pretrained models are found by name as ``exported_models/<name>/<name>.keras``
 in ``$COLORKERAS_HOME`` (searched first), in the installed package, and in a
@@ -19,21 +17,21 @@ import functools
 import os
 import pathlib
 import warnings
-import weakref
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from colorkeras import color, images, runtimes
+from colorkeras import images, runtimes
+from colorkeras.colorizer import ColorizeRecipe, Colorizer
 from colorkeras.errors import InputError, first_line
-from colorkeras.hints import hint_points, rasterize_hints
-from colorkeras.colorizer import Colorizer
 from colorkeras.models import ColorizationNetwork
+# `colorize` checks and warns with these; importable from here as before.
+from colorkeras.rendering import (  # noqa: F401
+    DEFAULT_RENDER_SIZE, RenderShrunk, check_render_size, render_note, render_shape)
 
 HOME_VARIABLE = "COLORKERAS_HOME"
 MODELS_FOLDER = "exported_models"
-DEFAULT_RENDER_SIZE = 256
 
 _PACKAGE_DIR = pathlib.Path(__file__).resolve().parent
 
@@ -122,8 +120,8 @@ def resolve(name_or_path):
 
 
 def is_colorizer(model):
-    """Whether ``model`` takes gray of any size to RGB: a `Colorizer` or an export's runner."""
-    return isinstance(model, (Colorizer, runtimes.PortableColorizer))
+    """Whether ``model`` colorizes photos of any size: a `Colorizer` or an export's runner."""
+    return isinstance(model, ColorizeRecipe)
 
 
 def as_colorizer(model):
@@ -208,7 +206,7 @@ def colorizer_for(model):
     """
     if isinstance(model, ColorizationNetwork):
         return _colorizer_of(model)
-    if isinstance(model, (keras.Model, runtimes.PortableColorizer)):
+    if isinstance(model, (keras.Model, ColorizeRecipe)):
         return as_colorizer(model)
     if runtimes.is_portable_path(model):
         path = pathlib.Path(model).expanduser()
@@ -235,192 +233,9 @@ def _colorizer_of(network):
     return colorizer
 
 
-# --- the colorization recipe, in TF ops ---------------------------------------
-
-
-def check_render_size(render_size):
-    """A positive int, or None to run the network at the photo's own size."""
-    if render_size is None:
-        return None
-    if isinstance(render_size, bool) or not isinstance(render_size, (int, np.integer)) or (
-        render_size < 1
-    ):
-        raise InputError(
-            "`render_size` must be a positive integer or None. "
-            f"Received: render_size={render_size!r}"
-        )
-    return int(render_size)
-
-
-def to_rgb(images_uint8):
-    """uint8 ``[N, H, W, C]`` (C: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) -> RGB in [0, 1].
-
-    Transparency is flattened onto white, as a page shows it. The channel
-    count may be unknown until run time (the served signature takes any).
-    """
-    x = tf.cast(images_uint8, tf.float32) / 255.0
-    channels = tf.shape(x)[-1]
-    checks = [
-        tf.debugging.assert_rank(x, 4, message="images must be [N, H, W, C]"),
-        tf.debugging.assert_less_equal(
-            channels, 4, message="images must have 1 (gray), 2, 3 (RGB) or 4 channels"
-        ),
-    ]
-    with tf.control_dependencies(checks):
-        has_alpha = tf.equal(channels % 2, 0)
-        alpha = tf.where(has_alpha, x[..., -1:], tf.ones_like(x[..., :1]))
-        colour = x[..., : channels - tf.cast(has_alpha, tf.int32)]
-        # Broadcasting spreads gray over R, G and B and leaves RGB as it is.
-        rgb = (colour * alpha + (1.0 - alpha)) * tf.ones([3])
-    return tf.ensure_shape(rgb, [None, None, None, 3])
-
-
-RENDER_AREA_FACTOR = 4
-"""The network sees at most this many times a square render's pixels (``render_size**2``)."""
-
-FULL_SIZE_RENDER_PIXELS = 2048 * 2048
-"""With ``render_size=None`` the network sees at most this many pixels."""
-
-
-def max_render_pixels(render_size):
-    """The most pixels the network is given for one photo: the bound on work.
-
-    The shorter side goes to ``render_size``, so a thin photo's longer side
-    would follow it up without end: 2x2000 pixels would run the network at
-    256x256000, tens of gigabytes. The bound is on the network's input, not on
-    the photo, because that is what costs the time and memory.
-    """
-    if render_size is None:
-        return FULL_SIZE_RENDER_PIXELS
-    return RENDER_AREA_FACTOR * render_size * render_size
-
-
-MIN_RENDER_SIDE = 32
-"""The network's shorter side is not shrunk below this (a network pads up to its size multiple)."""
-
-
-def render_shape(size, render_size):
-    """(height, width) the network runs at for a photo of ``size``.
-
-    The shorter side goes to ``render_size`` (None: the photo's own size),
-    aspect kept. A render over `max_render_pixels` is then shrunk, aspect
-    still kept, but not below `MIN_RENDER_SIDE` on its shorter side (a
-    network pads a thinner input up to its size multiple, which would undo
-    the bound); past that, its longer side is cut to fit. So a photo up to
-    4:1 renders as asked and a thinner one smaller, the chroma being
-    upsampled onto the full-size luminance either way. Every path that
-    colorizes (the API, the commands, the app, both SavedModel signatures,
-    video) asks this before any large tensor is made, so no input, however
-    thin, makes the network run large.
-    """
-    limit = max_render_pixels(render_size)
-    target = tf.cast(size, tf.float32)
-    if render_size is not None:
-        target *= tf.cast(render_size, tf.float32) / tf.reduce_min(target)
-    shorter = tf.reduce_min(target)
-    shrink = tf.minimum(1.0, tf.sqrt(float(limit) / tf.reduce_prod(target)))
-    shrink = tf.maximum(shrink, tf.minimum(float(MIN_RENDER_SIDE), shorter) / shorter)
-    shape = tf.maximum(tf.cast(tf.round(target * shrink), tf.int32), 1)
-    return tf.minimum(shape, limit // tf.maximum(tf.reduce_min(shape), MIN_RENDER_SIDE))
-
-
-class RenderShrunk(UserWarning):
-    """A photo rendered smaller than asked, to keep the network's work bounded."""
-
-
-def render_note(height, width, render_size):
-    """One line saying how `render_shape` shrank a photo's render, or None if it did not."""
-    scale = 1.0 if render_size is None else render_size / min(height, width)
-    asked = [max(int(round(side * scale)), 1) for side in (height, width)]
-    shape = [int(side) for side in render_shape(tf.constant([height, width]), render_size)]
-    if shape == asked:
-        return None
-    return (f"{width}x{height} pixels: the network runs at {shape[1]}x{shape[0]}, not "
-            f"{asked[1]}x{asked[0]}; it takes at most {max_render_pixels(render_size):,} pixels")
-
-
-def colorize_batch(colorizer, images_uint8, render_size=DEFAULT_RENDER_SIZE, keep_luminance=True,
-                   hint_points=None):
-    """Colorize a batch of same-size photos: the one recipe everything uses.
-
-    The network runs with the shorter side at ``render_size``; its chroma is
-    upsampled and put onto the photo's own full-resolution luma, so the
-    result is as sharp as the input whatever the network's size. That also
-    bounds the time and memory a huge photo costs, and `render_shape` bounds
-    a thin one's.
-
-    Args:
-        colorizer: a model from `load` (gray of any size -> RGB).
-        images_uint8: uint8 ``[N, H, W, C]``, C in 1-4 (see `to_rgb`).
-        render_size: shorter side the network sees; None for the photo's size.
-        keep_luminance: if False, return the network's own RGB, resized.
-        hint_points: float32 ``[K, 6]`` colour hints for every photo of the
-            batch (`hints.hint_points`), for a colorizer with a hint input.
-
-    Returns:
-        uint8 RGB ``[N, H, W, 3]``.
-    """
-    render_size = check_render_size(render_size)
-    gray = color.luminance(to_rgb(images_uint8))
-    size = tf.shape(gray)[1:3]
-    # Resized even at render_size=None: `render_shape` may shrink a huge photo.
-    small = tf.image.resize(
-        gray, render_shape(size, render_size), method="bilinear", antialias=True
-    )
-    if hint_points is None:
-        rgb = colorizer.rgb(small)
-    else:
-        painted = rasterize_hints(hint_points, size, tf.shape(small)[1:3])
-        rgb = colorizer.rgb(small, hints=tf.repeat(painted, tf.shape(small)[0], axis=0))
-    if keep_luminance:
-        rgb = color.recombine_luminance(gray, rgb)
-    else:
-        rgb = tf.image.resize(rgb, size, method="bilinear", antialias=True)
-    return tf.cast(tf.round(tf.clip_by_value(rgb, 0.0, 1.0) * 255.0), tf.uint8)
-
-
-IMAGES_SPEC = tf.TensorSpec([None, None, None, None], tf.uint8, name="images")
-"""Any batch of uint8 photos: the input of `colorize` and of the served model."""
-
-# colorizer -> {(render_size, keep_luminance): tf.function}. The functions
-# reach the colorizer through a weak reference, so the cache does not keep
-# a model alive; each is traced once, for every size and channel count.
-_FUNCTIONS = weakref.WeakKeyDictionary()
-
-
-HINT_POINTS_SPEC = tf.TensorSpec([None, 6], tf.float32, name="hint_points")
-"""Colour hints: (x, y, radius, r, g, b) rows, as `hints.hint_points` makes them."""
-
-
-def compiled_colorize(colorizer, render_size=DEFAULT_RENDER_SIZE, keep_luminance=True,
-                      with_hints=False):
-    """`colorize_batch` as a tf.function traced once per colorizer and setting.
-
-    ``with_hints``: the function takes ``(images, hint_points)``.
-    """
-    render_size = check_render_size(render_size)
-    functions = _FUNCTIONS.setdefault(colorizer, {})
-    key = (render_size, bool(keep_luminance), bool(with_hints))
-    if key not in functions:
-        ref = weakref.ref(colorizer)
-        if with_hints:
-            @tf.function(input_signature=[IMAGES_SPEC, HINT_POINTS_SPEC])
-            def run(images_uint8, hint_points):
-                return colorize_batch(ref(), images_uint8, render_size, keep_luminance,
-                                      hint_points)
-        else:
-            @tf.function(input_signature=[IMAGES_SPEC])
-            def run(images_uint8):
-                return colorize_batch(ref(), images_uint8, render_size, keep_luminance)
-
-        functions[key] = run
-    return functions[key]
-
-
 def takes_hints(colorizer):
     """Whether a loaded colorizer has a colour-hint input."""
-    network = getattr(colorizer, "network", None)
-    return bool(getattr(network, "has_hints", False))
+    return bool(getattr(colorizer, "takes_hints", False))
 
 
 # --- the Python API ------------------------------------------------------------
@@ -492,7 +307,7 @@ def colorize(image, model="pix2pix", render_size=DEFAULT_RENDER_SIZE, keep_lumin
     ```
     """
     check_render_size(render_size)
-    colorizer = colorizer_for(model)  # held here: the cache only refers to it weakly
+    colorizer = colorizer_for(model)
     if hints is not None:
         if isinstance(image, (list, tuple)):
             raise InputError("`hints` belong to one photo: colorize a list of photos one "
@@ -500,17 +315,15 @@ def colorize(image, model="pix2pix", render_size=DEFAULT_RENDER_SIZE, keep_lumin
         if not takes_hints(colorizer):
             raise InputError(f"This model ({getattr(colorizer, 'name', type(colorizer).__name__)})"
                              " takes no colour hints: use model='unet-hints'")
-    run = compiled_colorize(colorizer, render_size, keep_luminance, hints is not None)
 
     def one(item):
         pixels = as_image_array(item)
         note = render_note(*pixels.shape[:2], render_size)
         if note:
             warnings.warn(note, RenderShrunk, stacklevel=3)
-        if hints is None:
-            return run(pixels[None])[0].numpy()
-        points = hint_points(hints, *pixels.shape[:2])
-        return run(pixels[None], points)[0].numpy()
+        rgb = colorizer.colorize(pixels[None], render_size=render_size,
+                                 keep_luminance=keep_luminance, hints=hints)
+        return rgb[0].numpy()
 
     if isinstance(image, (list, tuple)):
         return [one(item) for item in image]

@@ -254,12 +254,12 @@ def export(model, out, fmt, size=256, quantize="none", name=None, overwrite=Fals
     Returns:
         The path of the written model file.
     """
-    from colorkeras import inference
+    from colorkeras import inference, rendering
 
     check_format(fmt, quantize)
     if fmt == "saved_model":
         raise InputError("Use colorkeras.export.export for SavedModel exports")
-    size = inference.check_render_size(size)
+    size = rendering.check_render_size(size)
     if size is None:
         raise InputError("A portable export needs a render size")
     if name is None:

@@ -1,10 +1,12 @@
 """Run an exported ``.onnx`` or ``.tflite`` colorizer as if it were a Keras one.
 
-`load` gives a `PortableColorizer`: called on gray ``[N, H, W, 1]`` in [0, 1],
-it returns RGB ``[N, H, W, 3]``, eagerly or inside a `tf.function` (the file
-runs through ``tf.numpy_function``). So `colorkeras.colorize(..., model=PATH)`
-and the ``colorize`` command run an export through the very recipe a ``.keras``
-file takes, and a user can check an export with the tool they already use.
+`load` gives a `PortableColorizer`: its ``rgb`` takes gray ``[N, H, W, 1]`` in
+[0, 1] to RGB ``[N, H, W, 3]``, eagerly or inside a `tf.function` (the file
+runs through ``tf.numpy_function``), and its ``colorize`` is the very recipe
+a ``.keras`` file's `Colorizer` has (`colorizer.ColorizeRecipe`). So
+`colorkeras.colorize(..., model=PATH)`, the ``colorize`` command and
+evaluation run an export as they run a Keras model, and a user can check an
+export with the tool they already use.
 
 onnxruntime and LiteRT are optional extras: ``pip install "colorkeras[onnx]"``
 or ``"colorkeras[litert]"``.
@@ -15,6 +17,7 @@ import threading
 
 import numpy as np
 
+from colorkeras.colorizer import ColorizeRecipe
 from colorkeras.errors import InputError, first_line
 
 SUFFIXES = (".onnx", ".tflite")
@@ -28,8 +31,10 @@ def is_portable_path(path):
         return False
 
 
-class PortableColorizer:
+class PortableColorizer(ColorizeRecipe):
     """Gray ``[N, H, W, 1]`` -> RGB ``[N, H, W, 3]`` through a non-Keras runtime.
+
+    ``colorize`` (`ColorizeRecipe`) colorizes uint8 photos as a `Colorizer` does.
 
     Args:
         path: the ``.onnx`` or ``.tflite`` file.
@@ -79,10 +84,6 @@ class PortableColorizer:
         """numpy in, numpy out, as `keras.Model.predict`."""
         del verbose
         return np.asarray(self.rgb(gray))
-
-    def predict_on_batch(self, gray):
-        """One batch, as `keras.Model.predict_on_batch`: what evaluation calls."""
-        return self.predict(gray)
 
 
 MAX_ASPECT = 4

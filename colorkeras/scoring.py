@@ -1,7 +1,9 @@
 """Score colorizers on the same photos: the library behind ``python -m colorkeras.evaluate``.
 
-Every colorizer sees a photo's BT.601 luma and its output is put back onto
-that luma, so only colour is judged; ``GRAY`` (the luma as RGB) is the floor.
+Every colorizer colorizes a photo as a user's would (its ``colorize``: the
+network at the photo's own size, its colour put back onto the photo's BT.601
+luma, rounded to 8 bits), so only colour is judged; ``GRAY`` (the luma as
+RGB) is the floor.
 Kept apart from the command so model cards and notebooks score the same way.
 """
 
@@ -124,17 +126,15 @@ def load_colorizers(specs):
     return colorizers
 
 
-def colorize_gray(model, label, gray):
-    """RGB of ``model`` on a gray batch, put back onto the batch's own luma."""
-    from colorkeras import color
+def colorize_photos(model, photos):
+    """RGB in [0, 1] of ``model`` on a batch of uint8 photos, as a user gets it.
 
-    rgb = model.predict_on_batch(gray)  # `predict` without its per-call iterator: 2x faster here
-    expected = (*gray.shape[:-1], 3)
-    if tuple(rgb.shape) != tuple(expected):
-        raise InputError(
-            f"model {label!r} returned images of shape {tuple(rgb.shape)[1:]} for gray input of "
-            f"shape {tuple(gray.shape)[1:]}; a colorizer must return RGB of its input's size")
-    return color.recombine_luminance(gray, rgb)
+    The network runs at the photos' own size (``render_size=None``), and the
+    result is the 8-bit image `colorkeras.colorize` returns.
+    """
+    import tensorflow as tf
+
+    return tf.cast(model.colorize(photos, render_size=None), tf.float32) / 255.0
 
 
 @dataclasses.dataclass
@@ -216,7 +216,7 @@ def score(colorizers, photos, batch_size=8, vae=None, keep=(), progress=True, co
         truth = tf.cast(images, tf.float32) / 255.0
         gray = color.luminance(truth)
         outputs = {GRAY: tf.concat([gray, gray, gray], axis=-1)}
-        outputs.update({label: colorize_gray(model, label, gray)
+        outputs.update({label: colorize_photos(model, images)
                         for label, model in colorizers.items()})
         truth_cf = metrics.colorfulness(truth).numpy()
         real_posterior = vae.posterior(truth) if vae is not None else None

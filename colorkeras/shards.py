@@ -65,11 +65,12 @@ def _example(jpeg, name):
 
 def _shrink(image, image_size):
     """Resize down so the shorter side is at most ``image_size`` (never up)."""
+    from colorkeras import data
+
     shape = tf.cast(tf.shape(image)[:2], tf.float32)
     scale = tf.minimum(1.0, float(image_size) / tf.reduce_min(shape))
     size = tf.maximum(tf.cast(tf.round(shape * scale), tf.int32), 1)
-    resized = tf.image.resize(image, size, method="area", antialias=True)
-    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+    return data.resize_photo(image, size)
 
 
 def _split_photos(source, split, val_fraction):

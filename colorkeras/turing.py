@@ -36,9 +36,11 @@ def png_data_uri(rgb):
     """An RGB image (uint8, or float in [0, 1]) as a ``data:image/png;base64,...`` URI."""
     from PIL import Image
 
+    from colorkeras import images
+
     rgb = np.asarray(rgb)
     if rgb.dtype != np.uint8:
-        rgb = np.round(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)
+        rgb = images.to_uint8(np.clip(rgb, 0.0, 1.0))
     buffer = io.BytesIO()
     Image.fromarray(rgb).save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -9,9 +9,10 @@ photo is (the network at ``render_size``, its colour put onto the frame's
 full-resolution luminance), in batches.
 
 Colour that flickers between frames is what users of video colorizers
-complain about most, since a network sees each frame alone. `ChromaStabilizer`
-smooths the network's chroma over time where the picture holds still, follows
-it at once where the luminance moves, and starts afresh at a scene cut.
+complain about most, since a network sees each frame alone. `ChromaStabilizer`,
+the recipe's ``chroma_filter``, smooths the network's chroma over time where
+the picture holds still, follows it at once where the luminance moves, and
+starts afresh at a scene cut.
 `FlickerMeter` measures the result: the mean absolute frame-to-frame change
 of the output's a*b*, comparable with the same figure for a colour source.
 """
@@ -59,6 +60,10 @@ class ChromaStabilizer:
     luminance holds still keeps most of its earlier colour, a moving one takes
     the new frame's. At a cut (`is_cut`) it starts again from the new frame.
 
+    Called on a batch of frames in order, it is a ``chroma_filter`` for
+    `colorizer.ColorizeRecipe.colorize`, which gives it the network's chroma
+    at render size; it remembers the last frame from call to call.
+
     Args:
         strength: the share of the previous colour kept where nothing moves.
         motion_scale: how quickly a luminance change lets new colour in.
@@ -74,6 +79,10 @@ class ChromaStabilizer:
         self._luma = self._chroma = None
 
     def __call__(self, luma, chroma):
+        """Stabilised chroma of frames in order (``luma`` [N, h, w, 1], ``chroma`` [N, h, w, 2])."""
+        return np.stack([self.step(y, c) for y, c in zip(np.asarray(luma), np.asarray(chroma))])
+
+    def step(self, luma, chroma):
         """Stabilised chroma for the next frame (``luma`` [h, w, 1], ``chroma`` [h, w, 2])."""
         luma = np.asarray(luma, np.float32)
         chroma = np.asarray(chroma, np.float32)
@@ -95,10 +104,10 @@ def small_lab(rgb_uint8, size=128):
     """
     import tensorflow as tf
 
-    from colorkeras import color, inference
+    from colorkeras import color, rendering
 
     rgb = tf.constant(rgb_uint8, tf.float32) / 255.0
-    rgb = tf.image.resize(rgb, inference.render_shape(tf.shape(rgb)[1:3], size), antialias=True)
+    rgb = tf.image.resize(rgb, rendering.render_shape(tf.shape(rgb)[1:3], size), antialias=True)
     return color.rgb_to_lab(tf.clip_by_value(rgb, 0.0, 1.0)).numpy()
 
 
@@ -155,24 +164,10 @@ class VideoResult:
 def colorize_frames(colorizer, frames, render_size, stabilizer=None):
     """Colorize uint8 RGB frames ``[N, H, W, 3]`` in order; uint8 RGB back.
 
-    Without a stabilizer this is exactly `inference.colorize_batch`; with
-    one, the network's chroma (at render size) is stabilised frame by frame
-    before it is put onto each frame's full-resolution luminance.
+    The recipe photos take, with the stabilizer as its ``chroma_filter``.
     """
-    import tensorflow as tf
-
-    from colorkeras import color, inference
-
-    if stabilizer is None:
-        return inference.colorize_batch(colorizer, frames, render_size).numpy()
-    gray = color.luminance(inference.to_rgb(frames))
-    small = tf.image.resize(gray, inference.render_shape(tf.shape(gray)[1:3], render_size),
-                            method="bilinear", antialias=True)
-    chroma = color.rgb_to_yuv(colorizer.rgb(small))[..., 1:].numpy()
-    steady = np.stack([stabilizer(y, c) for y, c in zip(small.numpy(), chroma)])
-    rgb_small = color.yuv_to_rgb(tf.concat([small, steady], axis=-1))
-    rgb = color.recombine_luminance(gray, rgb_small)
-    return tf.cast(tf.round(tf.clip_by_value(rgb, 0.0, 1.0) * 255.0), tf.uint8).numpy()
+    return colorizer.colorize(frames, render_size=render_size,
+                              chroma_filter=stabilizer).numpy()
 
 
 def partial_path(target):

@@ -16,6 +16,7 @@ from PIL import Image
 
 from colorkeras import (color, data, density, evaluate, evaluation_report, metrics, scoring,
                         semantic, turing)
+from colorkeras.colorizer import ColorizeRecipe
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SIZE = 32
@@ -170,21 +171,25 @@ def test_load_density_refuses_other_files(models):
         density.load_density("missing_vae.keras")
 
 
-class _Fake:
+class _Fake(ColorizeRecipe):
     """A stand-in colorizer returning a fixed colour, at a chosen size."""
 
     def __init__(self, scale=1):
         self.scale = scale
 
-    def predict_on_batch(self, gray):
-        n, h, w, _ = gray.shape
-        return np.broadcast_to([0.7, 0.4, 0.3], (n, h * self.scale, w * self.scale, 3))
+    def rgb(self, gray):
+        n, h, w = tf.unstack(tf.shape(gray)[:3])
+        return tf.broadcast_to(tf.constant([0.7, 0.4, 0.3]), [n, h * self.scale,
+                                                              w * self.scale, 3])
 
 
 def test_outputs_keep_the_input_luminance():
-    gray = tf.random.uniform([2, 8, 8, 1], 0.3, 0.6, seed=1)
-    rgb = scoring.colorize_gray(_Fake(), "fake", gray)
-    np.testing.assert_allclose(color.luminance(rgb), gray, atol=1e-5)
+    photos = tf.random.uniform([2, 8, 8, 3], 70, 150, dtype=tf.int32, seed=1)
+    photos = tf.cast(photos, tf.uint8)
+    rgb = scoring.colorize_photos(_Fake(), photos)
+    gray = color.luminance(tf.cast(photos, tf.float32) / 255.0)
+    # Three channels rounded to 8 bits move the luma by at most half a level.
+    np.testing.assert_allclose(color.luminance(rgb), gray, atol=0.51 / 255)
     assert np.std(rgb.numpy(), axis=-1).mean() > 0.01  # the colour is kept
 
 

@@ -248,8 +248,9 @@ def test_repeated_calls_trace_once_and_load_once(networks):
     colorizer = inference.load(networks["lab"])
     for size in [(9, 9), (30, 17), (5, 40)]:
         inference.colorize(photo(*size), colorizer, render_size=24)
-    run = inference.compiled_colorize(colorizer, 24, True)
-    assert run.experimental_get_tracing_count() == 1
+    run = colorizer.make_colorize_function(24, True)
+    assert run.render.experimental_get_tracing_count() == 1
+    assert run.finish.experimental_get_tracing_count() == 1
     before = inference._load_file.cache_info().hits
     inference.colorize(photo(), str(networks["lab"]))
     inference.colorize(photo(), str(networks["lab"]))
@@ -436,9 +437,9 @@ def test_colorize_with_a_raw_network_traces_once(networks):
     photo = np.random.default_rng(0).integers(0, 255, (20, 30, 3), dtype=np.uint8)
     first = colorkeras.colorize(photo, model=network)
     colorizer = inference.colorizer_for(network)
-    run = inference.compiled_colorize(colorizer)
+    run = colorizer.make_colorize_function()
     second = colorkeras.colorize(photo, model=network)
     assert inference.colorizer_for(network) is colorizer
-    assert run.experimental_get_tracing_count() == 1
+    assert run.render.experimental_get_tracing_count() == 1
     np.testing.assert_array_equal(first, second)
     assert len(network.weights) == len(keras.models.load_model(networks["lab"]).weights)

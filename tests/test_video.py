@@ -82,7 +82,8 @@ def test_stabilizer_steadies_still_pixels_follows_motion_and_resets_at_cuts():
     truth = np.full((8, 8, 2), 0.1, np.float32)
     noisy = [truth + rng.normal(0, 0.05, truth.shape).astype(np.float32) for _ in range(20)]
     stabilizer = video.ChromaStabilizer()
-    steady = [stabilizer(luma, c) for c in noisy]
+    # Called on a batch (as `colorize` calls a chroma filter), it goes frame by frame.
+    steady = list(stabilizer(np.stack([luma] * len(noisy)), np.stack(noisy)))
 
     def flicker(frames):
         return np.mean([np.abs(a - b).mean() for a, b in zip(frames, frames[1:])])
@@ -92,11 +93,11 @@ def test_stabilizer_steadies_still_pixels_follows_motion_and_resets_at_cuts():
     moved = luma.copy()
     moved[0, 0] = 0.9
     new = np.full((8, 8, 2), -0.2, np.float32)
-    out = stabilizer(moved, new)
+    out = stabilizer.step(moved, new)
     assert np.allclose(out[0, 0], new[0, 0]) and not np.allclose(out[4, 4], new[4, 4])
     # A cut (the whole picture changes) starts afresh.
     cut = np.full((8, 8, 1), 0.05, np.float32)
-    assert np.allclose(stabilizer(cut, new), new)
+    assert np.allclose(stabilizer.step(cut, new), new)
 
 
 def test_flicker_meter_skips_cuts():

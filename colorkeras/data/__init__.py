@@ -253,7 +253,12 @@ def resize_shorter_side(image, size):
     shape = tf.cast(tf.shape(image)[:2], tf.float32)
     scale = tf.cast(size, tf.float32) / tf.reduce_min(shape)
     new_shape = tf.maximum(tf.cast(tf.round(shape * scale), tf.int32), size)
-    resized = tf.image.resize(image, new_shape, method="area", antialias=True)
+    return resize_photo(image, new_shape)
+
+
+def resize_photo(image, shape):
+    """A uint8 photo resized to ``shape`` (height, width) by area, as uint8."""
+    resized = tf.image.resize(image, shape, method="area", antialias=True)
     return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
 
 
