@@ -124,12 +124,19 @@ def build_model(name, input_shape=(None, None, 1), color_space="rgb", **hparams)
         color_space: "rgb", "lab" or "yuv", the target the network predicts.
         **hparams: overrides of the defaults in `hparams_of(name)`.
 
+    Pretrained parts are filled once the network is built, never by its
+    constructor (`ColorizationNetwork.load_pretrained_weights`): the U-Net's
+    ImageNet encoder with ``encoder_weights="imagenet"``, its default.
+
     Examples:
     ```python
     model = build_model("unet", color_space="lab", depth=3, base_filters=16)
+    encoder_unet = build_model("unet", backbone="efficientnet_lite0")  # ImageNet encoder
     ```
     """
-    return get_architecture(name)(input_shape=input_shape, color_space=color_space, **hparams)
+    network = get_architecture(name)(input_shape=input_shape, color_space=color_space,
+                                     **hparams)
+    return network.load_pretrained_weights()
 
 
 def _network(model):
