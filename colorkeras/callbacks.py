@@ -7,13 +7,14 @@ import os
 import keras
 
 from colorkeras import atomic
+from colorkeras.colorizer import colorizer_in_training
 from colorkeras.models import efficientnet_lite
 from colorkeras.optimizers import encoder_scale_variable
 from colorkeras.errors import InputError
 
 
 class SaveBestColorizer(keras.callbacks.Callback):
-    """Save the colorizer (``model.as_colorizer()``) when ``monitor`` improves.
+    """Save the colorizer being trained (`Colorizer.as_colorizer`) when ``monitor`` improves.
 
     What is saved is what users load: the network with its colour space,
     without optimizer state (a third of the size) or a GAN's discriminator,
@@ -53,7 +54,7 @@ class SaveBestColorizer(keras.callbacks.Callback):
                 return
             self.best = value
         with atomic.temporary_path(self.path) as tmp:
-            self.model.as_colorizer().save(tmp)
+            colorizer_in_training(self.model).as_colorizer().save(tmp)
 
 
 def reaches_minimums(logs, minimums):
@@ -160,7 +161,8 @@ class PreciseBatchNorm(keras.callbacks.Callback):
     def on_test_begin(self, logs=None):
         from colorkeras.models.batch_norm import recalibrate_batch_norm
 
-        recalibrate_batch_norm(self.model.network, self.inputs, self.batches)
+        recalibrate_batch_norm(colorizer_in_training(self.model).network, self.inputs,
+                               self.batches)
 
 
 class EncoderSchedule(keras.callbacks.Callback):
@@ -193,9 +195,10 @@ class EncoderSchedule(keras.callbacks.Callback):
             return
         frozen = epoch < self.freeze_epochs
         factor.assign(0.0 if frozen else self.scale)
+        network = colorizer_in_training(self.model).network
         if not self.model.optimizer.built:  # its state must cover the encoder too
-            self.model.optimizer.build(self.model.network.trainable_variables)
-        encoders = efficientnet_lite.encoders_of(self.model.network)
+            self.model.optimizer.build(network.trainable_variables)
+        encoders = efficientnet_lite.encoders_of(network)
         if any(encoder.trainable == frozen for encoder in encoders):
             for encoder in encoders:
                 encoder.trainable = not frozen

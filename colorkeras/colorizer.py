@@ -209,8 +209,40 @@ def finish_step(gray, yuv, keep_luminance):
 
 
 
+class BuildsStateFirst:
+    """For a model whose ``build_state`` creates every variable before ``fit``.
+
+    `Colorizer` and `pix2pix.Pix2Pix` share it.
+    """
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Skip Keras's build from the first distributed batch once `build_state` ran.
+
+        Under a distribution strategy Keras 3.15 draws the first batch from
+        the training iterator to build the model, so the first step trains on
+        the second batch, not the one a single device would see, and it
+        averages that batch over the replicas, which
+        `MultiWorkerMirroredStrategy` cannot do outside a step
+        (keras-team/keras#20585). `build_state` has already created every
+        variable, so nothing is drawn. Without it, one replica's share of the
+        batch gives the shapes.
+        """
+        strategy = self._distribute_strategy
+        if strategy is None or iterator is None:
+            return super()._maybe_symbolic_build(iterator, data_batch)
+        if getattr(self, "_state_built", False):
+            return None
+        for _, _, it in iterator:
+            batch = next(it)
+            data_batch = tf.nest.map_structure(
+                lambda v: strategy.experimental_local_results(v)[0]
+                if isinstance(v, tf.distribute.DistributedValues) else v, batch)
+            break
+        return super()._maybe_symbolic_build(None, data_batch)
+
+
 @keras.saving.register_keras_serializable(package="colorkeras")
-class Colorizer(ColorizeRecipe, keras.Model):
+class Colorizer(ColorizeRecipe, BuildsStateFirst, keras.Model):
     """A colorization network with its colour space, loss, metrics and RGB decoding.
 
     Args:
@@ -349,9 +381,8 @@ class Colorizer(ColorizeRecipe, keras.Model):
 
     def track_chroma(self, target, chroma, sample_weight=None):
         """Update the metrics given to `compile` (none by default)."""
-        chroma = tf.cast(chroma, tf.float32)
-        for metric in getattr(self, "_chroma_metrics", []):
-            metric.update_state(target, chroma, sample_weight)
+        update_chroma_metrics(getattr(self, "_chroma_metrics", []), target, chroma,
+                              sample_weight)
 
     def track_rgb(self, gray, target, prediction, training=False):
         """Update the RGB metrics from a batch in the target space.
@@ -369,13 +400,21 @@ class Colorizer(ColorizeRecipe, keras.Model):
             for tracker in self.colour_trackers:
                 tracker.update_state(true_rgb, pred_rgb)
 
-    def shown_metrics(self):
-        """The metrics a step reports: validation's colour figures only in validation."""
+    def hidden_metrics(self, training):
+        """The trackers a step leaves out: validation's colour figures while training.
+
+        RGB MAE and PSNR too, without ``rgb_metrics_in_training``.
+        """
         hidden = []
-        if self._training_step:
+        if training:
             hidden += self.colour_trackers
             if not self.rgb_metrics_in_training:
                 hidden += [self.rgb_mae_tracker, self.psnr_tracker]
+        return hidden
+
+    def shown_metrics(self):
+        """The metrics a step reports (see `hidden_metrics`)."""
+        hidden = self.hidden_metrics(self._training_step)
         return [m for m in self.metrics if m not in hidden]
 
     def get_metrics_result(self):
@@ -392,31 +431,6 @@ class Colorizer(ColorizeRecipe, keras.Model):
         self.optimizer.build(self.trainable_variables)
         object.__setattr__(self, "_state_built", True)
 
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        """Skip Keras's build from the first distributed batch once `build_state` ran.
-
-        Under a distribution strategy Keras 3.15 draws the first batch from
-        the training iterator to build the model, so the first step trains on
-        the second batch, not the one a single device would see, and it
-        averages that batch over the replicas, which
-        `MultiWorkerMirroredStrategy` cannot do outside a step
-        (keras-team/keras#20585). `build_state` has already created every
-        variable, so nothing is drawn. Without it, one replica's share of the
-        batch gives the shapes.
-        """
-        strategy = self._distribute_strategy
-        if strategy is None or iterator is None:
-            return super()._maybe_symbolic_build(iterator, data_batch)
-        if getattr(self, "_state_built", False):
-            return None
-        for _, _, it in iterator:
-            batch = next(it)
-            data_batch = tf.nest.map_structure(
-                lambda v: strategy.experimental_local_results(v)[0]
-                if isinstance(v, tf.distribute.DistributedValues) else v, batch)
-            break
-        return super()._maybe_symbolic_build(None, data_batch)
-
     # --- saving --------------------------------------------------------------------
 
     def get_config(self):
@@ -429,6 +443,22 @@ class Colorizer(ColorizeRecipe, keras.Model):
         config = dict(config)
         config["network"] = keras.saving.deserialize_keras_object(config["network"])
         return cls(**config)
+
+
+def colorizer_in_training(model):
+    """The `Colorizer` that ``fit`` trains in ``model``: itself, or a GAN's ``colorizer``.
+
+    Callbacks and the training set-up reach the network through it, whichever
+    trainer the run's config chose.
+    """
+    return getattr(model, "colorizer", model)
+
+
+def update_chroma_metrics(chroma_metrics, target, chroma, sample_weight=None):
+    """Update metrics given to ``compile``, which compare the chroma with the target."""
+    chroma = tf.cast(chroma, tf.float32)
+    for metric in chroma_metrics:
+        metric.update_state(target, chroma, sample_weight)
 
 
 def chroma_metric(identifier):

@@ -12,15 +12,22 @@ near the truth. With the least-squares GAN loss (the study's choice):
 ``gan_loss="bce"`` swaps both for the original binary cross-entropy form.
 The model trains on 128x128 crops and, being fully convolutional, the same
 generator weights run on full 256x256 photos (the study's Patch-Pix2Pix).
+
+`Pix2Pix` is a trainer, not a network: it holds a `Colorizer` and a
+discriminator, as keras-io's GANs hold their generator and discriminator.
+The training config chooses it (``--model pix2pix``); `build_model` builds
+networks only.
 """
 
 import keras
 import tensorflow as tf
 
-from colorkeras.colorizer import Colorizer, example_batch
+from colorkeras import losses
+from colorkeras.colorizer import (BuildsStateFirst, Colorizer, chroma_metric, encoder_aware,
+                                  example_batch, update_chroma_metrics)
 from colorkeras.distribution import global_value, replica_share, step_logs
 from colorkeras.errors import InputError
-from colorkeras.models import build_model, hparams_of
+from colorkeras.models import DEFAULT_GENERATOR, build_model
 from colorkeras.models.patchgan import build_patchgan
 
 GAN_LOSSES = ("lsgan", "bce")
@@ -50,15 +57,17 @@ def generator_adversarial_loss(fake_scores, gan_loss="lsgan"):
     return bce(tf.ones_like(fake_scores), fake_scores)
 
 
-class Pix2Pix(Colorizer):
-    """A generator (any registry architecture) and a PatchGAN, trained together.
+class Pix2Pix(BuildsStateFirst, keras.Model):
+    """A colorizer trained against a PatchGAN: the GAN of keras-io's guides.
 
-    A `Colorizer` whose network is the generator; it has its own
-    ``train_step``, for two optimizers. What is saved and shipped is
-    `as_colorizer`: the generator alone.
+    It holds the two networks and trains them together with its own
+    ``compile`` (one optimizer per network), ``metrics`` and ``train_step``.
+    What is saved and shipped is its ``colorizer``: a whole Pix2Pix is
+    training state, resumed from a run folder, and refuses to be saved.
 
     Args:
-        generator: a `ColorizationNetwork`, gray -> target.
+        colorizer: a `Colorizer` whose network (any registry architecture)
+            is the generator, gray -> target.
         discriminator: PatchGAN taking ``[gray, image]`` (conditional) or
             ``image`` alone (unconditional).
 
@@ -68,25 +77,34 @@ class Pix2Pix(Colorizer):
     >>> gan.compile(keras.optimizers.Adam(2e-4, beta_1=0.5),
     ...             keras.optimizers.Adam(2e-4, beta_1=0.5), lambda_=100.0)
     >>> gan.fit(pipeline.dataset, steps_per_epoch=10)  # doctest: +SKIP
+    >>> gan.colorizer.save("colorizer.keras")  # doctest: +SKIP
     """
 
-    def __init__(self, generator, discriminator, **kwargs):
-        super().__init__(generator, **kwargs)
+    def __init__(self, colorizer, discriminator, **kwargs):
+        if not isinstance(colorizer, Colorizer):
+            raise InputError("A Pix2Pix trains a `Colorizer` (`Colorizer(build_model(...))`). "
+                             f"Received: colorizer={type(colorizer).__name__}")
+        kwargs.setdefault("name", "pix2pix_gan")
+        super().__init__(**kwargs)
+        self.colorizer = colorizer
         self.discriminator = discriminator
         self.conditional = len(discriminator.inputs) == 2
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.gan_loss_tracker = keras.metrics.Mean(name="gan_loss")
         self.rec_loss_tracker = keras.metrics.Mean(name="rec_loss")
+        self.built = True  # both networks were built with their graphs
 
     @property
     def generator(self):
-        return self.network
+        """The colorizer's network, keras-io's name for it."""
+        return self.colorizer.network
 
-    @property
-    def colorizer(self):
-        """The generator as a `Colorizer` (`as_colorizer`): what is saved and shipped."""
-        return self.as_colorizer()
+    def call(self, gray, training=None):
+        return self.colorizer(gray, training=training)
+
+    def predict_step(self, data):
+        return self.colorizer.predict_step(data)
 
     def save(self, filepath, *args, **kwargs):
         """Refused: a GAN in training is resumed from its run folder, shipped as `.colorizer`."""
@@ -105,6 +123,7 @@ class Pix2Pix(Colorizer):
         lambda_=100.0,
         gan_weight=1.0,
         encoder_scale=None,
+        metrics=None,
         **kwargs,
     ):
         """One optimizer per network, the two loss choices and their weights.
@@ -114,7 +133,8 @@ class Pix2Pix(Colorizer):
         may also be a loss object, such as the a*b* classification loss of a
         generator with a classification head (it then sees the bin logits,
         and D the decoded chroma). ``encoder_scale`` sets the rate of a
-        generator's ImageNet encoder, as in `Colorizer.compile`.
+        generator's ImageNet encoder, and ``metrics`` adds figures on the
+        chroma, as in `Colorizer.compile`.
         """
         if gan_loss not in GAN_LOSSES:
             raise InputError(
@@ -125,13 +145,21 @@ class Pix2Pix(Colorizer):
                 "Loss weights must be non-negative. "
                 f"Received: lambda_={lambda_}, gan_weight={gan_weight}"
             )
-        super().compile(optimizer=g_optimizer, loss=reconstruction, encoder_scale=encoder_scale,
-                        **kwargs)
+        unused = sorted(set(kwargs) & {"loss", "loss_weights", "weighted_metrics"})
+        if unused:
+            raise InputError(f"A Pix2Pix takes `reconstruction`, `gan_loss` and `metrics`. "
+                             f"Received: {unused}")
+        g_optimizer = encoder_aware(g_optimizer, self.generator, encoder_scale)
+        # Keras wraps this one in a LossScaleOptimizer under mixed_float16.
+        super().compile(optimizer=g_optimizer, **kwargs)
         if self.dtype_policy.name == "mixed_float16" and not isinstance(
             d_optimizer, keras.optimizers.LossScaleOptimizer
         ):
             d_optimizer = keras.optimizers.LossScaleOptimizer(d_optimizer)
         self.d_optimizer = d_optimizer
+        self.pixel_loss = losses.get_loss(reconstruction) if isinstance(
+            reconstruction, str) else reconstruction
+        object.__setattr__(self, "_chroma_metrics", [chroma_metric(m) for m in metrics or []])
         self.gan_loss = gan_loss
         self.lambda_ = float(lambda_)
         self.gan_weight = float(gan_weight)
@@ -142,34 +170,35 @@ class Pix2Pix(Colorizer):
 
     @property
     def metrics(self):
+        colorizer = self.colorizer
         return [
             self.g_loss_tracker,
             self.d_loss_tracker,
             self.gan_loss_tracker,
             self.rec_loss_tracker,
-            self.rgb_mae_tracker,
-            self.psnr_tracker,
-            *self.colour_trackers,
+            colorizer.rgb_mae_tracker,
+            colorizer.psnr_tracker,
+            *colorizer.colour_trackers,
             *getattr(self, "_chroma_metrics", []),
         ]
 
     def build_state(self, gray):
+        """Create every variable, both optimizers' slots included (`Colorizer.build_state`)."""
         gray = example_batch(gray)
-        self.network(gray)
-        self.discriminate(gray, self.network(gray), training=False)
-        self.optimizer.build(self.network.trainable_variables)
+        self.discriminate(gray, self.generator(gray), training=False)
+        self.optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
         object.__setattr__(self, "_state_built", True)
 
     def forward(self, gray, training):
         """``(what the reconstruction loss sees, the chroma)`` for a batch."""
-        outputs = self(gray, training=training)
-        return self.loss_input(outputs), outputs["chroma"]
+        outputs = self.colorizer(gray, training=training)
+        return self.colorizer.loss_input(outputs), outputs["chroma"]
 
     def results(self, training):
         """The logged figures: the validation-only colour metrics when not training."""
-        object.__setattr__(self, "_training_step", training)
-        return step_logs({m.name: m.result() for m in self.shown_metrics()})
+        hidden = self.colorizer.hidden_metrics(training)
+        return step_logs({m.name: m.result() for m in self.metrics if m not in hidden})
 
     def discriminate(self, gray, image, training):
         image = tf.cast(image, self.discriminator.inputs[-1].dtype)
@@ -195,8 +224,8 @@ class Pix2Pix(Colorizer):
         self.d_loss_tracker.update_state(global_value(d_loss))
         self.gan_loss_tracker.update_state(global_value(gan))
         self.rec_loss_tracker.update_state(global_value(rec))
-        self.track_rgb(gray, target, fake, training)
-        self.track_chroma(target, fake)
+        self.colorizer.track_rgb(gray, target, fake, training)
+        update_chroma_metrics(getattr(self, "_chroma_metrics", []), target, fake)
         return self.results(training)
 
     def train_step(self, data):
@@ -231,9 +260,6 @@ def unsaveable(filepath=None):
             f"the colorizer it trains instead: gan.colorizer.save({target})")
 
 
-DEFAULT_GENERATOR = "unet"
-
-
 def build_pix2pix(
     input_shape=(None, None, 1),
     color_space="rgb",
@@ -242,18 +268,19 @@ def build_pix2pix(
     discriminator_hparams=None,
     **hparams,
 ):
-    """An untrained `Pix2Pix` with a registry generator and a PatchGAN.
+    """An untrained `Pix2Pix`: a registry network's `Colorizer` and a PatchGAN.
 
     Args:
         input_shape: the gray input; `(None, None, 1)` runs at any size.
         color_space: what the generator predicts ("rgb", "lab" or "yuv").
-        generator: registry name of the generator architecture.
+        generator: registry name of the generator's architecture.
         generator_hparams: the generator's hyperparameters (``head=
             "classification"`` gives it an a*b* classification head).
         discriminator_hparams: keyword arguments of `build_patchgan`
             (`num_layers`, `base_filters`, `conditional`, ...).
-        **hparams: merged into `generator_hparams`, so
-            `build_model("pix2pix", depth=3)` reads like `build_model("unet", depth=3)`.
+        **hparams: merged into `generator_hparams`.
+
+    The colorizer is named "pix2pix", the name the shipped one carries.
     """
     if generator == "pix2pix":
         raise InputError(
@@ -263,8 +290,4 @@ def build_pix2pix(
     disc = build_patchgan(
         input_shape=input_shape, color_space=color_space, **(discriminator_hparams or {})
     )
-    return Pix2Pix(net, disc, name="pix2pix")
-
-
-# The registry asks an architecture for its defaults: Pix2Pix's are its generator's.
-build_pix2pix.default_hparams = lambda: hparams_of(DEFAULT_GENERATOR)
+    return Pix2Pix(Colorizer(net, name="pix2pix"), disc)

@@ -132,15 +132,20 @@ def one_pass_validation():
 
 
 def build_colorizer(config, class_weights=None):
-    """The compiled `Colorizer` for ``config`` (a `Pix2Pix` for ``model="pix2pix"``).
+    """The compiled model ``fit`` trains for ``config``.
 
-    ``class_weights`` are the per-bin weights of the classification loss
-    (see `class_weights_for`); ``None`` weights every bin equally. An
-    ImageNet encoder learns at ``config.encoder_lr_scale`` times the rate
-    (`optimizers.EncoderAwareAdam`, frozen first by `callbacks.EncoderSchedule`).
+    A `Colorizer` of ``config.model``'s network, trained with its pixel loss;
+    for ``model="pix2pix"`` the config chooses the adversarial trainer, a
+    `Pix2Pix` holding a `Colorizer` of ``config.generator``'s network (named
+    "pix2pix") and a PatchGAN. ``class_weights`` are the per-bin weights of
+    the classification loss (see `class_weights_for`); ``None`` weights every
+    bin equally. An ImageNet encoder learns at ``config.encoder_lr_scale``
+    times the rate (`optimizers.EncoderAwareAdam`, frozen first by
+    `callbacks.EncoderSchedule`).
     """
     import keras
 
+    from colorkeras.colorizer import Colorizer
     from colorkeras.models import build_model
     from colorkeras.optimizers import EncoderAwareAdam
 
@@ -150,11 +155,19 @@ def build_colorizer(config, class_weights=None):
 
         loss = ab_classes.ABClassificationLoss(class_weights)
         hparams["head"] = "classification"
-    if config.model == "pix2pix":
-        from colorkeras.pix2pix import build_pix2pix
+    adversarial = config.model == "pix2pix"
+    network = build_model(config.generator if adversarial else config.model,
+                          color_space=config.color_space, **hparams)
+    if config.freeze_base:
+        from colorkeras.models.hint_branch import freeze_all_but_hints
 
-        gan = build_pix2pix(generator=config.generator, color_space=config.color_space,
-                            generator_hparams=hparams, discriminator_hparams=config.d_hparams)
+        freeze_all_but_hints(network)
+    if adversarial:
+        from colorkeras.models import build_patchgan
+        from colorkeras.pix2pix import Pix2Pix
+
+        gan = Pix2Pix(Colorizer(network, name=config.model),
+                      build_patchgan(color_space=config.color_space, **config.d_hparams))
         gan.compile(
             g_optimizer=EncoderAwareAdam(config.encoder_lr_scale,
                                          learning_rate=config.learning_rate, beta_1=0.5),
@@ -166,13 +179,6 @@ def build_colorizer(config, class_weights=None):
             steps_per_execution=config.steps_per_execution,
         )
         return gan
-    from colorkeras.colorizer import Colorizer
-
-    network = build_model(config.model, color_space=config.color_space, **hparams)
-    if config.freeze_base:
-        from colorkeras.models.hint_branch import freeze_all_but_hints
-
-        freeze_all_but_hints(network)
     colorizer = Colorizer(network)
     colorizer.compile(
         optimizer=EncoderAwareAdam(config.encoder_lr_scale, learning_rate=config.learning_rate),
@@ -238,8 +244,8 @@ def class_weights_for(config, dataset, keep=True):
     return prior, ab_classes.rebalancing_weights(prior, mix=config.class_rebalance)
 
 
-def initialize_from(colorizer, path):
-    """Copy the weights of a saved colorizer (or bare network) into ``colorizer``'s network.
+def initialize_from(model, path):
+    """Copy the weights of a saved colorizer (or bare network) into ``model``'s network.
 
     A network with a hint branch may start from the same network without
     one: every other layer is copied by name, and the branch keeps its
@@ -247,12 +253,13 @@ def initialize_from(colorizer, path):
     """
     import keras
 
+    from colorkeras.colorizer import colorizer_in_training
     from colorkeras.models.hint_branch import is_hint_layer
 
     if not os.path.isfile(path):
         raise InputError(f"`init_from`: no such file: {path}")
     loaded = keras.models.load_model(path, compile=False, safe_mode=True)
-    source, target = getattr(loaded, "network", loaded), colorizer.network
+    source, target = getattr(loaded, "network", loaded), colorizer_in_training(model).network
     if getattr(target, "has_hints", False) and not getattr(source, "has_hints", False):
         source_layers = {layer.name: layer for layer in source.layers}
         base = [layer for layer in target.layers if not is_hint_layer(layer) and layer.weights]
@@ -334,6 +341,7 @@ def train(config, overwrite=False):
 def _train_in(config, strategy, reselect):
     """`train`'s body, writing to ``config.out`` (the run folder, or a worker's copy)."""
     from colorkeras import distribution
+    from colorkeras.colorizer import colorizer_in_training
 
     done = len(logged_values(os.path.join(config.out, "history.csv"), "epoch"))
     if done >= config.epochs:  # before anything is built or written
@@ -361,7 +369,7 @@ def _train_in(config, strategy, reselect):
     record.update(
         train_images=train_data.num_images,
         val_images=val_data.num_images,
-        parameters=colorizer.network.count_params(),
+        parameters=colorizer_in_training(colorizer).network.count_params(),
         started=time.strftime("%Y-%m-%d %H:%M:%S"),
     )
     write_json(os.path.join(config.out, "config.json"), record)

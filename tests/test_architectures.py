@@ -19,9 +19,10 @@ import tensorflow as tf
 
 from colorkeras import ab_classes
 from colorkeras.color import output_channels
-from colorkeras.colorizer import Colorizer
+from colorkeras.colorizer import Colorizer, colorizer_in_training
 from colorkeras.models import build_model, color_space_of, hparams_of, list_models, size_multiple
 from colorkeras.models.network import LOGITS_LAYER, global_dtype_policy
+from colorkeras.pix2pix import build_pix2pix
 
 # Tiny hyperparameters, one colour space each, so the suite stays fast and
 # still covers the three regression heads and the classification head.
@@ -53,17 +54,16 @@ def registry_name(case):
 
 
 def build_task(case, input_shape=(None, None, 1)):
-    """The case's task: a `Colorizer`, or for pix2pix a tiny `Pix2Pix`."""
+    """The case's task: a `Colorizer`, or for pix2pix a tiny `Pix2Pix` holding one."""
     space, hparams = TINY[case]
     if case == "pix2pix":
-        return build_model("pix2pix", input_shape, space, **hparams, discriminator_hparams=TINY_D)
+        return build_pix2pix(input_shape, space, generator_hparams=hparams,
+                             discriminator_hparams=TINY_D)
     return Colorizer(build_model(registry_name(case), input_shape, space, **hparams))
 
 
 def build_network(case, input_shape=(None, None, 1)):
-    """The case's network; for pix2pix, the generator of a tiny Pix2Pix."""
-    if case == "pix2pix":
-        return build_task(case, input_shape).network
+    """The case's network; for pix2pix, its generator (what `build_model` gives)."""
     space, hparams = TINY[case]
     return build_model(registry_name(case), input_shape, space, **hparams)
 
@@ -153,7 +153,7 @@ def run_precision_test(case):
     for name in POLICIES:
         policy = keras.DTypePolicy(name)
         with global_dtype_policy(name):
-            task = build_task(case)
+            task = colorizer_in_training(build_task(case))
         network = task.network
         head = float32_layers(network)
         checked = 0

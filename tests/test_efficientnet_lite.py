@@ -17,7 +17,8 @@ from PIL import Image
 import colorkeras
 from colorkeras import ab_classes, callbacks, data
 from colorkeras.colorizer import Colorizer
-from colorkeras.models import build_model, color_space_of, efficientnet_lite, size_multiple
+from colorkeras.models import (UNet, build_model, color_space_of, efficientnet_lite,
+                               size_multiple)
 from colorkeras.models.network import LOGITS_LAYER
 from colorkeras.models.torch_weights import TorchFormatError, read_legacy_state_dict
 from colorkeras.training import build_colorizer
@@ -157,11 +158,17 @@ def test_converted_lite0_recognises_a_photo_of_known_class(imagenet_judge):
     assert balloon not in np.argsort(-fresh.predict(x, verbose=0)[0])[:5]
 
 
-def test_backbone_gives_five_maps_and_rebuilds_from_its_config():
+def test_backbone_gives_its_pyramid_p1_to_p5_and_rebuilds_from_its_config():
     encoder = efficientnet_lite.EfficientNetLite0Backbone()
     maps = encoder(np.zeros((1, 64, 96, 3), np.float32))
-    assert [tuple(m.shape[1:]) for m in maps] == [
-        (32, 48, 16), (16, 24, 24), (8, 12, 40), (4, 6, 112), (2, 3, 320)]
+    assert {level: tuple(m.shape[1:]) for level, m in maps.items()} == {
+        "P1": (32, 48, 16), "P2": (16, 24, 24), "P3": (8, 12, 40), "P4": (4, 6, 112),
+        "P5": (2, 3, 320)}
+    # keras-hub's attribute: the symbolic maps, to build other models on (here at P3).
+    assert list(encoder.pyramid_outputs) == ["P1", "P2", "P3", "P4", "P5"]
+    to_p3 = keras.Model(encoder.input, encoder.pyramid_outputs["P3"])
+    np.testing.assert_allclose(to_p3(np.ones((1, 32, 32, 3), np.float32)),
+                               encoder(np.ones((1, 32, 32, 3), np.float32))["P3"], atol=1e-6)
     clone = efficientnet_lite.EfficientNetLite0Backbone.from_config(encoder.get_config())
     assert clone.include_top is False and clone.count_params() == encoder.count_params()
 
@@ -186,6 +193,23 @@ def test_encoder_unet_saves_without_fetching_imagenet_weights_again(tmp_path, mo
     gray = np.random.default_rng(0).random((1, 64, 64, 1), dtype=np.float32)
     np.testing.assert_allclose(loaded.network.predict(gray, verbose=0),
                                net.predict(gray, verbose=0), atol=1e-5)
+
+
+def test_constructors_read_no_weight_file_and_build_model_loads_after(monkeypatch):
+    """Weights after construction: a constructor builds a graph, `build_model` fills it."""
+    loaded = []
+    monkeypatch.setattr(efficientnet_lite, "load_imagenet_weights",
+                        lambda encoder, path=None: loaded.append(encoder))
+    hparams = {**TINY_ENCODER_UNET, "encoder_weights": "imagenet"}
+    network = UNet(color_space="lab", **hparams)
+    assert loaded == [] and network.hparams["encoder_weights"] == "imagenet"
+    assert network.load_pretrained_weights() is network
+    assert loaded == efficientnet_lite.encoders_of(network)
+    built = build_model("unet", color_space="lab", **hparams)
+    assert loaded[1:] == efficientnet_lite.encoders_of(built)
+    build_model("unet", color_space="lab", **TINY_ENCODER_UNET)  # "none": nothing to load
+    build_model("cae", base_filters=2)  # no pretrained part
+    assert len(loaded) == 2
 
 
 def test_encoder_unet_starts_from_imagenet_weights():

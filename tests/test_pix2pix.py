@@ -7,7 +7,8 @@ import tensorflow as tf
 from conftest import TINY_TRAIN
 
 from colorkeras import metrics, train
-from colorkeras.pix2pix import build_pix2pix
+from colorkeras.colorizer import Colorizer
+from colorkeras.pix2pix import Pix2Pix, build_pix2pix
 
 TINY_G = {"base_filters": 4, "depth": 2}
 TINY_D = {"num_layers": 2, "base_filters": 4}
@@ -172,3 +173,21 @@ def test_compile_metrics_are_reported_beside_the_gan_losses():
     gray, target = _batch()
     logs = gan.train_on_batch(gray, target, return_dict=True)
     assert logs["chroma_mse"] > 0 and "g_loss" in logs
+
+
+def test_a_gan_holds_a_colorizer_and_a_discriminator_and_is_no_colorizer():
+    """keras-io's shape: composition, not a Colorizer subclass with another compile."""
+    gan = _gan()
+    assert not isinstance(gan, Colorizer) and isinstance(gan.colorizer, Colorizer)
+    assert gan.generator is gan.colorizer.network
+    assert gan.colorizer.name == "pix2pix"  # the name the shipped colorizer carries
+    # Its parts are tracked: one weights file holds both networks and both optimizers.
+    assert {id(w) for w in gan.colorizer.weights} <= {id(w) for w in gan.weights}
+    assert {id(w) for w in gan.discriminator.weights} <= {id(w) for w in gan.weights}
+    gray, target = _batch()
+    gan.train_on_batch(gray, target)
+    assert gan.predict(gray, verbose=0).shape == (4, 32, 32, 3)  # the colorizer's RGB
+    with pytest.raises(ValueError, match="Colorizer"):
+        Pix2Pix(gan.generator, gan.discriminator)
+    with pytest.raises(ValueError, match="reconstruction"):
+        gan.compile(keras.optimizers.Adam(), keras.optimizers.Adam(), loss="mse")

