@@ -195,8 +195,10 @@ def main(argv=None):
         out = os.path.join("exported_models", args.model)
     print(f"Exporting {args.model} (render size {args.render_size}) ...", flush=True)
     target = export(args.model, out, args.version, args.render_size, args.overwrite)
-    print(f"Wrote {target}: signatures serving_default (images -> colorized) and "
-          "colorize_encoded (image_bytes -> colorized_bytes)")
+    from colorkeras import inference
+
+    names = [*SIGNATURES][:3 if inference.takes_hints(inference.colorizer_for(args.model)) else 2]
+    print(f"Wrote {target}: signatures {', '.join(SIGNATURES[name] for name in names)}")
     print(f"Inspect it with: saved_model_cli show --dir {target} --all")
     return 0
 
