@@ -18,7 +18,10 @@ As a keras-hub task holds a backbone, a `Colorizer` holds a
   command, video, evaluation, the app, the SavedModel) calls it, and the
   portable runtimes offer it too;
 - one ``.keras`` file, loaded with ``safe_mode=True``: the network's config
-  carries its hyperparameters, so nothing else is needed to rebuild it.
+  carries its hyperparameters, so nothing else is needed to rebuild it;
+- presets, as keras-hub's tasks have: `Colorizer.from_preset` loads a shipped
+  model by name, or any preset folder (`colorkeras.presets`), and
+  `Colorizer.presets` lists the named ones with their metadata.
 """
 
 import collections
@@ -28,7 +31,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from colorkeras import color, distribution, losses, metrics, optimizers, rendering
+from colorkeras import color, distribution, losses, metrics, optimizers, presets, rendering
 from colorkeras.errors import InputError
 from colorkeras.hints import hint_points, rasterize_hints
 from colorkeras.layers import CropLike, DecodeOutput, PadToMultiple
@@ -180,9 +183,12 @@ class ColorizeRecipe:
         return ColorizeFunction(functions[key], functions["finish", keep_luminance])
 
     def render_step(self, images, render_size, points=None):
-        """``(gray, luma, yuv)``: the photos' full-size luma, the render-size luma the
-        network sees, and the YUV of its RGB at that size. ``points``: hint
-        rows, painted at render size for every photo."""
+        """The network's half of the recipe: ``(gray, luma, yuv)``.
+
+        ``gray`` is the photos' full-size luma, ``luma`` the render-size gray
+        the network sees, and ``yuv`` the YUV of its RGB at that size.
+        ``points``: hint rows, painted at render size for every photo.
+        """
         gray = color.luminance(rendering.to_rgb(images))
         luma = tf.image.resize(gray, rendering.render_shape(tf.shape(gray)[1:3], render_size),
                                method="bilinear", antialias=True)
@@ -207,6 +213,16 @@ def finish_step(gray, yuv, keep_luminance):
                               antialias=True)
     return tf.cast(tf.round(tf.clip_by_value(rgb, 0.0, 1.0) * 255.0), tf.uint8)
 
+
+class classproperty:
+    """A read-only property of a class, as keras-hub's ``Task.presets`` is."""
+
+    def __init__(self, getter):
+        self.getter = getter
+        self.__doc__ = getter.__doc__
+
+    def __get__(self, instance, owner):
+        return self.getter(owner)
 
 
 class BuildsStateFirst:
@@ -322,6 +338,38 @@ class Colorizer(ColorizeRecipe, BuildsStateFirst, keras.Model):
     def predict_step(self, data):
         gray, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         return self.rgb(gray)
+
+    # --- presets -------------------------------------------------------------------
+
+    @classproperty
+    def presets(cls):
+        """``{name: metadata}`` of the named presets, the shipped models among them.
+
+        Each metadata dict has `presets.FIELDS` (description, parameters,
+        colour space, training data, licence, card), ``name`` and ``folder``.
+        """
+        return presets.list_presets()
+
+    @classmethod
+    def from_preset(cls, preset):
+        """Load a preset: a name from `presets`, or a preset folder.
+
+        A folder is any that holds ``<folder>.keras`` or ``model.keras``: a
+        shipped model's, a training run's (``colorkeras train``), or the base
+        folder of a SavedModel export (``colorkeras export``). Loaded with
+        ``safe_mode=True``; what it is is in ``presets.metadata(preset)``.
+
+        Examples:
+        ```python
+        colorizer = Colorizer.from_preset("unet")
+        colorizer = Colorizer.from_preset("runs/my_unet")
+        Colorizer.presets["unet"]["license"]
+        ```
+        """
+        if str(preset).endswith(".keras"):
+            raise InputError("`from_preset` takes a preset's name or folder; load a file "
+                             f"with `colorkeras.load`. Received: preset={str(preset)!r}")
+        return load_file(presets.resolve(preset))
 
     def as_colorizer(self):
         """A fresh, uncompiled `Colorizer` sharing this network: what is saved and shipped.
@@ -443,6 +491,50 @@ class Colorizer(ColorizeRecipe, BuildsStateFirst, keras.Model):
         config = dict(config)
         config["network"] = keras.saving.deserialize_keras_object(config["network"])
         return cls(**config)
+
+
+def as_colorizer(model):
+    """A `Colorizer` for a colorizer or a bare `ColorizationNetwork`; anything else is an error."""
+    if isinstance(model, ColorizeRecipe):
+        return model
+    if isinstance(model, ColorizationNetwork):
+        if tuple(model.inputs[0].shape[1:3]) != (None, None):
+            raise InputError(
+                "A colorizer needs a network built for any size, i.e. input_shape=(None, None, "
+                f"1). Received: a network with input shape {tuple(model.inputs[0].shape)}")
+        return Colorizer(model)
+    raise InputError(
+        "Expected a colorkeras colorizer or network. Received: a "
+        f"{type(model).__name__}. A .keras file saved before colorkeras 0.2 holds a bare "
+        "Functional network, which does not say what it is: start a run from its weights "
+        "with `python -m colorkeras.train ... --init-from FILE` (tuning/convert_shipped.py "
+        "converted the shipped ones)")
+
+
+def load_file(path):
+    """The `Colorizer` in a ``.keras`` file (a colorizer, or a bare network), ``safe_mode``."""
+    try:
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # noqa: BLE001 - a bad file raises anything
+        raise unloadable(path, error) from error
+    return as_colorizer(model)
+
+
+def unloadable(path, error):
+    """The one-line `InputError` for a model file that exists but does not load.
+
+    Keras says "File not found" for a text file named ``.keras``, and a
+    Lambda layer fails deep in deserialization; the user needs the file's
+    name and the first line of the reason.
+    """
+    import zipfile
+
+    from colorkeras.errors import first_line
+
+    reason = first_line(error)
+    if not zipfile.is_zipfile(path):
+        reason = "it is not a .keras file (those are zip archives)"
+    return InputError(f"{path}: cannot load it as a colorkeras model: {reason}")
 
 
 def colorizer_in_training(model):

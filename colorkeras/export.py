@@ -29,6 +29,11 @@ Both run the colorizer's own ``colorize`` (`colorizer.ColorizeRecipe`), the
 recipe `colorkeras.colorize` runs, with the network at ``--render-size``.
 The version folder is written under a temporary name and renamed when
 complete, since TF Serving loads a new numbered folder as soon as it appears.
+
+The base folder becomes a preset too (`colorkeras.presets`): the colorizer's
+``<folder>.keras`` and a ``metadata.json`` go beside the versions, where TF
+Serving ignores them, so ``colorkeras.load(FOLDER)`` gives back what is served.
+A folder that holds a ``.keras`` already (a shipped model's) keeps it.
 """
 
 import os
@@ -133,7 +138,34 @@ def export(model, out, version=None, render_size=256, overwrite=False):
     # The partial name is not a number, so TF Serving ignores it.
     with atomic.replacing_folder(target, f".{version}.partial") as partial:
         tf.saved_model.save(module, str(partial), signatures=signatures)
+    write_preset(model, module.colorizer, out)
     return target
+
+
+def write_preset(model, colorizer, out):
+    """Make the base folder ``out`` a preset holding ``colorizer``, unless it is one.
+
+    The metadata comes from ``model``'s own preset where it has one (a
+    shipped model exported elsewhere keeps its description, training data
+    and licence), and is counted off the colorizer otherwise.
+    """
+    from colorkeras import atomic, presets
+    from colorkeras.colorizer import Colorizer
+
+    out = pathlib.Path(out)
+    if not isinstance(colorizer, Colorizer) or any(
+            (out / name).is_file() for name in (f"{out.name}.keras", "model.keras")):
+        return
+    try:
+        source = presets.metadata(model) if isinstance(model, (str, os.PathLike)) else {}
+    except (OSError, ValueError):  # a bare .keras file: no preset to read
+        source = {}
+    description = source.get("description") or f"{colorizer.name}, exported by colorkeras"
+    values = presets.describe(colorizer, out.name, description, source.get("training_data"),
+                              source.get("license"))
+    with atomic.temporary_path(out / f"{out.name}.keras") as tmp:
+        colorizer.as_colorizer().save(tmp)
+    presets.write_metadata(out, values)
 
 
 def build_parser():

@@ -8,9 +8,10 @@
 - `colorize` is the Python API around it: a path, a PIL image, an array of
   any kind, or a list of them.
 
-Pretrained models are found by name as ``exported_models/<name>/<name>.keras``
-in ``$COLORKERAS_HOME`` (searched first), in the installed package, and in a
-source checkout.
+Pretrained models are presets (`colorkeras.presets`), found by name as
+``exported_models/<name>/<name>.keras`` in ``$COLORKERAS_HOME`` (searched
+first), in the installed package, and in a source checkout; `load` is the
+short form of `Colorizer.from_preset`.
 """
 
 import functools
@@ -23,97 +24,15 @@ import numpy as np
 import tensorflow as tf
 
 from colorkeras import images, runtimes
-from colorkeras.colorizer import ColorizeRecipe, Colorizer
-from colorkeras.errors import InputError, first_line
+from colorkeras.colorizer import ColorizeRecipe, as_colorizer, load_file
+from colorkeras.errors import InputError
 from colorkeras.models import ColorizationNetwork
-# `colorize` checks and warns with these; importable from here as before.
+# Importable from here as before: `colorize` checks and warns with these, and
+# `load` resolves names and folders with those.
+from colorkeras.presets import (  # noqa: F401
+    HOME_VARIABLE, available_models, looks_like_path, model_dirs, resolve)
 from colorkeras.rendering import (  # noqa: F401
     DEFAULT_RENDER_SIZE, RenderShrunk, check_render_size, render_note, render_shape)
-
-HOME_VARIABLE = "COLORKERAS_HOME"
-MODELS_FOLDER = "exported_models"
-
-_PACKAGE_DIR = pathlib.Path(__file__).resolve().parent
-
-
-# --- finding models ----------------------------------------------------------
-
-
-def model_dirs():
-    """Folders searched for ``<name>/<name>.keras``, in order.
-
-    ``$COLORKERAS_HOME/exported_models`` first (your own models, or models
-    kept outside the package), then the models installed with the package
-    (``pip install .`` puts them in ``colorkeras/exported_models``), then the
-    top-level ``exported_models/`` of a source checkout (``pip install -e .``).
-    """
-    dirs = []
-    home = os.environ.get(HOME_VARIABLE)
-    if home:
-        dirs.append(pathlib.Path(home).expanduser() / MODELS_FOLDER)
-    dirs.append(_PACKAGE_DIR / MODELS_FOLDER)
-    checkout = _PACKAGE_DIR.parent
-    if (checkout / "pyproject.toml").is_file():
-        dirs.append(checkout / MODELS_FOLDER)
-    return dirs
-
-
-def available_models():
-    """Names that `load` resolves, sorted."""
-    return sorted(
-        {
-            entry.name
-            for folder in model_dirs()
-            if folder.is_dir()
-            for entry in folder.iterdir()
-            if (entry / f"{entry.name}.keras").is_file()
-        }
-    )
-
-
-def looks_like_path(text):
-    return text.endswith(".keras") or os.sep in text or "/" in text
-
-
-def resolve(name_or_path):
-    """The ``.keras`` file a model name or path stands for.
-
-    A path is anything ending in ``.keras`` or holding a slash; a folder
-    stands for the ``model.keras`` (a training run) or ``<folder>.keras`` in it.
-    Anything else is a name.
-
-    Raises:
-        FileNotFoundError: a path that does not exist.
-        ValueError: an unknown name; the message lists the known ones.
-    """
-    try:
-        text = os.fspath(name_or_path)
-    except TypeError:
-        text = None
-    if not isinstance(text, str) or not text:
-        raise InputError(
-            f"Expected a model name or a .keras path. Received: {name_or_path!r}"
-        )
-    if looks_like_path(text) or os.path.isdir(text):
-        path = pathlib.Path(text).expanduser()
-        if path.is_dir():
-            for candidate in (path / "model.keras", path / f"{path.name}.keras"):
-                if candidate.is_file():
-                    return candidate
-            raise FileNotFoundError(f"No model.keras or {path.name}.keras in folder {text!r}")
-        if not path.is_file():
-            raise FileNotFoundError(f"No such model file: {text!r}")
-        return path
-    for folder in model_dirs():
-        path = folder / text / f"{text}.keras"
-        if path.is_file():
-            return path
-    searched = ", ".join(str(d) for d in model_dirs())
-    raise InputError(
-        f"Unknown model {text!r}. Available models: {available_models()} "
-        f"(searched {searched}; set {HOME_VARIABLE} to add a folder, or pass a "
-        f".keras path). Received: name_or_path={text!r}"
-    )
 
 
 # --- the colorizer -------------------------------------------------------------
@@ -124,32 +43,17 @@ def is_colorizer(model):
     return isinstance(model, ColorizeRecipe)
 
 
-def as_colorizer(model):
-    """A `Colorizer` for a colorizer or a bare `ColorizationNetwork`; anything else is an error."""
-    if is_colorizer(model):
-        return model
-    if isinstance(model, ColorizationNetwork):
-        if tuple(model.inputs[0].shape[1:3]) != (None, None):
-            raise InputError(
-                "A colorizer needs a network built for any size, i.e. input_shape=(None, None, "
-                f"1). Received: a network with input shape {tuple(model.inputs[0].shape)}")
-        return Colorizer(model)
-    raise InputError(
-        "Expected a colorkeras colorizer or network. Received: a "
-        f"{type(model).__name__}. A .keras file saved before colorkeras 0.2 holds a bare "
-        "Functional network, which does not say what it is: start a run from its weights "
-        "with `python -m colorkeras.train ... --init-from FILE` (tuning/convert_shipped.py "
-        "converted the shipped ones)")
-
-
 def load(name_or_path):
     """Load a colorizer: ``predict(gray [N, H, W, 1])`` -> RGB ``[N, H, W, 3]``.
 
+    The short form of `Colorizer.from_preset`, which also takes files.
+
     Args:
-        name_or_path: a pretrained model's name (see `available_models`), a
-            ``.keras`` file holding a colorizer or a bare network, a training
-            run's folder, or an in-memory colorizer or network; or an
-            ``.onnx`` / ``.tflite`` export (`colorkeras.runtimes`).
+        name_or_path: a preset's name (a pretrained model, see
+            `available_models`) or folder (a training run's, an export's), a
+            ``.keras`` file holding a colorizer or a bare network, or an
+            in-memory colorizer or network; or an ``.onnx`` / ``.tflite``
+            export (`colorkeras.runtimes`).
 
     Returns:
         A `Colorizer`: its ``predict`` and `Colorizer.rgb` take gray in [0, 1]
@@ -168,27 +72,7 @@ def load(name_or_path):
         return as_colorizer(name_or_path)
     if runtimes.is_portable_path(name_or_path):
         return runtimes.load(name_or_path)
-    path = resolve(name_or_path)
-    try:
-        model = keras.saving.load_model(path, compile=False, safe_mode=True)
-    except Exception as error:  # noqa: BLE001 - a bad file raises anything
-        raise unloadable(path, error) from error
-    return as_colorizer(model)
-
-
-def unloadable(path, error):
-    """The one-line `InputError` for a model file that exists but does not load.
-
-    Keras says "File not found" for a text file named ``.keras``, and a
-    Lambda layer fails deep in deserialization; the user needs the file's
-    name and the first line of the reason.
-    """
-    import zipfile
-
-    reason = first_line(error)
-    if not zipfile.is_zipfile(path):
-        reason = "it is not a .keras file (those are zip archives)"
-    return InputError(f"{path}: cannot load it as a colorkeras model: {reason}")
+    return load_file(resolve(name_or_path))
 
 
 @functools.lru_cache(maxsize=4)

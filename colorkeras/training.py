@@ -244,6 +244,21 @@ def class_weights_for(config, dataset, keep=True):
     return prior, ab_classes.rebalancing_weights(prior, mix=config.class_rebalance)
 
 
+def write_preset_metadata(config, colorizer, photos):
+    """Make the run folder a preset (`colorkeras.presets`): what ``model.keras`` is.
+
+    Written as the run starts, beside ``config.json``, so the folder says
+    what it holds from its first saved epoch; its licence is the training
+    data's, which the run cannot know.
+    """
+    from colorkeras import presets
+
+    presets.write_metadata(config.out, presets.describe(
+        colorizer, os.path.basename(os.path.normpath(config.out)),
+        f"{config.model} ({config.loss} on {config.color_space}), trained by colorkeras train",
+        f"{photos} photos of {config.data!r} (its train split)"))
+
+
 def initialize_from(model, path):
     """Copy the weights of a saved colorizer (or bare network) into ``model``'s network.
 
@@ -373,6 +388,7 @@ def _train_in(config, strategy, reselect):
         started=time.strftime("%Y-%m-%d %H:%M:%S"),
     )
     write_json(os.path.join(config.out, "config.json"), record)
+    write_preset_metadata(config, colorizer_in_training(colorizer), train_data.num_images)
     print(
         f"Training {config.model} ({config.color_space}, {config.loss}) on "
         f"{train_data.num_images} photos, validating on {val_data.num_images}; "
