@@ -10,7 +10,7 @@ import colorkeras
 from colorkeras import export, presets
 from colorkeras.colorizer import Colorizer
 
-SHIPPED = ["cae", "dcnn", "densenet", "pix2pix", "resnet", "unet"]
+SHIPPED = ["cae", "dcnn", "densenet", "pix2pix", "resnet", "unet", "unet-hints"]
 
 
 def test_each_shipped_model_carries_its_metadata_and_card():
