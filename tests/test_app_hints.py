@@ -58,3 +58,23 @@ def test_the_panel_knows_a_hint_model_from_its_file():
     assert not app_hints.keras_file_takes_hints(inference.resolve("unet"))
     if app_hints.HINT_MODEL in models:
         assert app_hints.keras_file_takes_hints(inference.resolve(app_hints.HINT_MODEL))
+
+
+def test_the_panel_answers_a_bad_photo_or_a_model_without_hints_in_one_sentence(tmp_path):
+    gr = pytest.importorskip("gradio", reason="the app needs the [app] extra")
+    from colorkeras import app
+
+    upload = tmp_path / "gradio" / "0123abcd" / "holiday.jpg"  # as Gradio keeps an upload
+    upload.parent.mkdir(parents=True)
+    upload.write_bytes(b"\xff\xd8 not really a JPEG")
+    with gr.Blocks():
+        panel = app_hints.HintPanel(gr, app.Colorizers(), tmp_path / "out", app.output_name)
+    if app_hints.HINT_MODEL in inference.available_models():
+        with pytest.raises(gr.Error) as error:
+            panel.page_render(str(upload), app_hints.HINT_MODEL, 256, [])
+        message = error.value.message
+        assert "holiday.jpg" in message and str(upload.parent) not in message, message
+        assert error.value.print_exception is False
+    with pytest.raises(gr.Error, match="takes no colour hints: choose unet-hints"):
+        panel.page_render(str(upload), "pix2pix", 256, [])  # nothing loaded to say so
+    assert not panel.colorizers._loaded
