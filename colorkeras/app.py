@@ -6,9 +6,11 @@
 Drop, paste or pick a photo (JPEG, PNG, TIFF, WebP, 16-bit and EXIF-rotated
 files are read as `colorkeras.colorize` reads them), choose the model and the
 render size, and compare before and after with a slider; the full-resolution
-PNG downloads under the input's name. The page is Gradio's, the demo
-convention of the field, with analytics and share links off: it needs no
-network, and it binds to 127.0.0.1 unless ``--host`` says otherwise.
+PNG downloads under the input's name. With a model that takes colour hints
+(``unet-hints``) a click on the result drops a hint (`colorkeras.app_hints`).
+The page is Gradio's, the demo convention of the field, with analytics and
+share links off: it needs no network, and it binds to 127.0.0.1 unless
+``--host`` says otherwise.
 """
 
 import os
@@ -37,14 +39,18 @@ class Colorizers:
     """Each model loaded once and reused across requests."""
 
     def __init__(self):
+        import threading
+
         self._loaded = {}
+        self._lock = threading.Lock()  # two requests at once load a model once
 
     def get(self, name):
         from colorkeras import inference
 
-        if name not in self._loaded:
-            self._loaded[name] = inference.load(name)
-        return self._loaded[name]
+        with self._lock:
+            if name not in self._loaded:
+                self._loaded[name] = inference.load(name)
+            return self._loaded[name]
 
 
 def output_name(source):
@@ -117,13 +123,15 @@ def make_handler(colorizers, out_dir):
 def build_app(default_model="pix2pix", out_dir=None):
     """The Gradio `Blocks` page (not launched)."""
     gr = _gradio()
-    from colorkeras import inference
+    from colorkeras import app_hints, inference
     from colorkeras.data import sample_photos
 
     models = inference.available_models()
     if default_model not in models:
         raise cli.UsageError(f"Unknown model {default_model!r}; choose from {models}")
-    run = make_handler(Colorizers(), out_dir or tempfile.mkdtemp(prefix="colorkeras-app-"))
+    colorizers = Colorizers()
+    out_dir = out_dir or tempfile.mkdtemp(prefix="colorkeras-app-")
+    run = make_handler(colorizers, out_dir)
 
     def clear():  # a new request never leaves the last photo's result on show
         return None, gr.update(value=None, visible=False), ""
@@ -151,7 +159,10 @@ def build_app(default_model="pix2pix", out_dir=None):
                 download = gr.DownloadButton("Download the full-resolution PNG",
                                              visible=False, elem_id="download")
         outputs = [slider, download, status]
-        button.click(clear, None, outputs).then(run, [photo, model, render_size], outputs)
+        hints = app_hints.HintPanel(gr, colorizers, out_dir, output_name)
+        colorized = button.click(clear, None, outputs).then(
+            hints.colorize_or(run), [photo, model, render_size, hints.state], outputs)
+        hints.build(page, photo, model, render_size, colorized, slider, download, status)
     return page
 
 

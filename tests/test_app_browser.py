@@ -84,3 +84,119 @@ def test_upload_colorize_download_then_a_bad_file_then_a_good_one(browser, serve
     gray_16bit_photo(again)
     upload(browser, again)
     assert colorize_and_download(browser, "again") is not None
+
+
+# --- colour hints -----------------------------------------------------------------------
+
+
+def choose(browser, elem_id, value):
+    """Pick ``value`` in the Gradio dropdown ``#elem_id``."""
+    browser.find_element(By.CSS_SELECTOR, f"#{elem_id} input").click()
+    WebDriverWait(browser, 30).until(ec.element_to_be_clickable(
+        (By.CSS_SELECTOR, f"[role=option][aria-label='{value}']"))).click()
+
+
+def wait_text(browser, elem_id, text, timeout=TIMEOUT):
+    WebDriverWait(browser, timeout).until(
+        ec.text_to_be_present_in_element((By.ID, elem_id), text))
+
+
+def click_canvas(browser, x, y):
+    """Click the hint canvas at its image's pixel (x, y), as Gradio maps a click back."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    def loaded(driver):  # the canvas's latest image, in view and decoded
+        return driver.execute_script(
+            "const img = document.querySelector('#hint-canvas img');"
+            "if (!img || !img.complete || !img.naturalWidth) return null;"
+            "img.scrollIntoView({block: 'center'});"
+            "const r = img.getBoundingClientRect();"
+            "return [img, r.left, r.top, r.width, r.height, img.naturalWidth, "
+            "img.naturalHeight];")
+
+    img, left, top, width, height, natural_w, natural_h = WebDriverWait(browser, 60).until(
+        loaded)
+    ratio = min(width / natural_w, height / natural_h, 1)
+    client_x = left + (width - natural_w * ratio) / 2 + x * ratio
+    client_y = top + (height - natural_h * ratio) / 2 + y * ratio
+    offset = round(client_x - left - width / 2), round(client_y - top - height / 2)
+    ActionChains(browser).move_to_element_with_offset(img, *offset).click().perform()
+
+
+def download(browser, elem_id, name):
+    for old in browser.downloads.iterdir():
+        old.unlink()
+    WebDriverWait(browser, TIMEOUT).until(
+        ec.element_to_be_clickable((By.ID, elem_id))).click()
+    path = wait_for_file(browser.downloads / name, timeout=30)
+    assert path is not None, list(browser.downloads.iterdir())
+    return path
+
+
+def lab_of(path):
+    from colorkeras import color
+
+    rgb = np.asarray(Image.open(path).convert("RGB"), np.float32) / 255
+    return color.rgb_to_lab(rgb[None]).numpy()[0]
+
+
+def test_a_red_hint_colours_the_place_clicked_and_downloads_as_json(browser, served, tmp_path):
+    from colorkeras import app_hints, hints, inference
+
+    if app_hints.HINT_MODEL not in inference.available_models():
+        pytest.skip(f"{app_hints.HINT_MODEL} is not in exported_models/")
+    photo = tmp_path / "grandma.png"
+    height, width = gray_16bit_photo(photo)
+    browser.get(served)
+    wait_text(browser, "hint-note", "pix2pix takes none")  # no hint controls for pix2pix
+    assert not browser.find_elements(By.CSS_SELECTOR, "#hint-canvas")
+    choose(browser, "model", app_hints.HINT_MODEL)
+    WebDriverWait(browser, TIMEOUT).until(
+        ec.visibility_of_element_located((By.ID, "hint-canvas")))
+    upload(browser, photo)
+    browser.find_element(By.ID, "colorize").click()
+    wait_text(browser, "hint-status", "Click on the photo")
+    automatic = lab_of(download(browser, "download", "grandma_colorized.png"))
+
+    # One strong red point (the picker's default) where the photo is mid-gray.
+    x, y = width // 2, height // 2
+    click_canvas(browser, x, y)
+    wait_text(browser, "hint-status", "1 colour hint;")
+    wait_text(browser, "status", "and 1 colour hint")
+    hinted = lab_of(download(browser, "download", "grandma_colorized.png"))
+    assert hinted.shape == automatic.shape == (height, width, 3)
+    yy, xx = np.mgrid[:height, :width]
+    distance = np.hypot(yy - y, xx - x)
+    near, far = distance <= 10, distance > min(height, width) / 2
+    a_near, a_before = hinted[near, 1].mean(), automatic[near, 1].mean()
+    a_far = hinted[far, 1].mean()
+    assert a_near > a_before + 8 and a_near > a_far + 8, (a_near, a_before, a_far)
+    far_change = np.abs(hinted[far, 1:] - automatic[far, 1:]).mean()
+    assert far_change < 3, f"the hint moved the far side's a*b* by {far_change:.2f} on average"
+
+    saved = hints.read_hints_file(download(browser, "hint-download", "grandma_hints.json"))
+    assert len(saved) == 1 and saved[0]["colour"] == app_hints.DEFAULT_COLOUR, saved
+    assert abs(saved[0]["x"] - x) <= 2 and abs(saved[0]["y"] - y) <= 2, saved
+    assert saved[0]["radius"] == pytest.approx(min(height, width) / 100, abs=0.1)
+
+    # A second hint, undo, clear; the JSON button goes with the last hint.
+    click_canvas(browser, width // 5, height // 5)
+    wait_text(browser, "hint-status", "2 colour hints;")
+    browser.find_element(By.ID, "hint-undo").click()
+    wait_text(browser, "hint-status", "1 colour hint;")
+    browser.find_element(By.ID, "hint-clear").click()
+    wait_text(browser, "hint-status", "0 colour hints;")
+    WebDriverWait(browser, 30).until(
+        ec.invisibility_of_element_located((By.ID, "hint-download")))
+
+    # Hints belong to the photo: a new upload starts with none.
+    click_canvas(browser, x, y)
+    wait_text(browser, "hint-status", "1 colour hint;")
+    other = tmp_path / "grandpa.png"
+    gray_16bit_photo(other)
+    upload(browser, other)
+    WebDriverWait(browser, 60).until(
+        lambda driver: "colour hint" not in driver.find_element(By.ID, "hint-status").text)
+    WebDriverWait(browser, 30).until(
+        ec.invisibility_of_element_located((By.ID, "hint-download")))
+    browser.save_screenshot(str(tmp_path / "hints.png"))
