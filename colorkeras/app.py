@@ -64,9 +64,7 @@ def colorize_file(path, model, render_size, colorizers, out_dir, progress=None):
     Raises:
         colorkeras.images.UnreadableImage: not an image this reader takes.
     """
-    import numpy as np
-
-    from colorkeras import images, inference, rendering
+    from colorkeras import images, inference
 
     if progress:
         progress(0.05, desc="Reading the photo")
@@ -81,9 +79,16 @@ def colorize_file(path, model, render_size, colorizers, out_dir, progress=None):
         progress(0.9, desc="Writing the PNG")
     target = pathlib.Path(out_dir) / output_name(path)
     images.write_image(rgb, target, "png")
-    # Shown as the colorizer saw it: transparency flattened onto white.
-    before = images.to_uint8(np.clip(rendering.to_rgb(pixels[None]).numpy()[0], 0.0, 1.0))
-    return before, rgb, str(target)
+    return shown_before(pixels), rgb, str(target)
+
+
+def shown_before(pixels):
+    """The slider's "before": the photo as the colorizer saw it, transparency on white."""
+    import numpy as np
+
+    from colorkeras import images, rendering
+
+    return images.to_uint8(np.clip(rendering.to_rgb(pixels[None]).numpy()[0], 0.0, 1.0))
 
 
 def user_message(error, path):

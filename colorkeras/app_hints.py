@@ -163,12 +163,12 @@ class HintPanel:
 
     def photo(self, path):
         """(uint8 pixels, its RGB as a PNG: the slider's "before"), read once per photo."""
-        from colorkeras import images, inference
+        from colorkeras import images
+        from colorkeras.app import shown_before
 
         if path not in self._photos:
             pixels = images.read_image(path)
-            before = inference.to_rgb(pixels[None]).numpy()[0]
-            before = np.round(np.clip(before, 0, 1) * 255).astype(np.uint8)
+            before = shown_before(pixels)
             self._reads += 1  # three names for the two photos kept: never one in use
             self._photos[path] = pixels, fast_png(
                 before, self._work / f"before-{self._reads % 3}.png")

@@ -288,3 +288,18 @@ def test_an_onnx_export_of_a_hint_model_is_automatic_only_and_says_so(hint_model
     gray = np.random.default_rng(0).random((1, 48, 80, 1), dtype=np.float32)
     got = runtimes.load(path).predict(gray)
     np.testing.assert_allclose(got, colorizer.rgb(gray).numpy(), atol=1e-3)
+
+
+def test_attention_pulls_a_hint_less_far_away():
+    """Equal features everywhere: without reach a hint is taken as much far as near."""
+    from colorkeras.models.hint_branch import HintAttention
+
+    features = tf.ones([1, 8, 16, 4])
+    pooled = np.zeros([1, 8, 16, 4], np.float32)
+    pooled[0, 4, 2] = [0.5, -0.2, 1.0, 1.0]  # one hinted cell near the left edge
+    near, far = (0, 4, 3), (0, 4, 15)
+    local = HintAttention(reach=0.2)([features, features, tf.constant(pooled)]).numpy()
+    everywhere = HintAttention()([features, features, tf.constant(pooled)]).numpy()
+    assert everywhere[near][2] == pytest.approx(everywhere[far][2])
+    assert local[far][2] < 0.01 < 0.3 < local[near][2]
+    np.testing.assert_allclose(local[near][:2] / local[near][2], [0.5, -0.2], rtol=1e-5)

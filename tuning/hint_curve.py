@@ -66,6 +66,9 @@ def main(argv=None):
     parser.add_argument("--limit", type=int, default=0, help="only the first N val photos")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--split", default="val", choices=("val", "select"),
+                        help="select: the held-out train photos that choose settings")
+    parser.add_argument("--select-fraction", type=float, default=0.06)
     args = parser.parse_args(argv)
 
     import keras
@@ -79,9 +82,10 @@ def main(argv=None):
 
     os.makedirs(args.out, exist_ok=True)
     manifest = read_manifest(os.path.join(args.data, "manifest.csv"))
-    files = folder_split_files(args.data, "val")
-    pipeline = make_dataset(args.data, "val", color_space="lab", image_size=256,
-                            batch_size=args.batch_size)
+    fraction = args.select_fraction if args.split == "select" else 0.0
+    files = folder_split_files(args.data, args.split, select_fraction=fraction)
+    pipeline = make_dataset(args.data, args.split, color_space="lab", image_size=256,
+                            batch_size=args.batch_size, select_fraction=fraction)
     model = keras.saving.load_model(args.model, safe_mode=True)
     automatic = (keras.saving.load_model(args.automatic, safe_mode=True)
                  if args.automatic else None)

@@ -33,6 +33,11 @@ HINT_CHANNELS = 3  # a*/110, b*/110, mask
 PREFIX = "hint_"
 WIDTHS = (32, 32, 48, 64, 64)  # per scale, from the features' stride down to stride 32 (the .keras stays under 25 MB)
 HINTED_LOGITS = "hint_logits"
+REACH = 0.2
+"""How far a hint pulls in `HintAttention`: its weight falls as a Gaussian of the
+distance, with this standard deviation in shorter sides of the photo. Set after
+training, on the `select` photos (docs/hints.md): without it one hint coloured
+look-alike spots all over the photo."""
 
 
 def size_multiple(stride):
@@ -115,9 +120,12 @@ class HintAttention(layers.Layer):
     squared.
     """
 
-    def __init__(self, max_hints=128, **kwargs):
+    def __init__(self, max_hints=128, reach=None, **kwargs):
+        """``reach``: None, or the standard deviation (in shorter sides of the
+        map) of a Gaussian falloff of a hint's pull with distance."""
         super().__init__(**kwargs)
         self.max_hints = int(max_hints)
+        self.reach = None if reach is None else float(reach)
 
     def call(self, inputs):
         import tensorflow as tf
@@ -134,6 +142,13 @@ class HintAttention(layers.Layer):
         hint_ab = tf.gather(ab, hinted, batch_dims=1)
         valid = tf.gather(present, hinted, batch_dims=1)[:, None, :]
         scores = tf.einsum("npd,nkd->npk", query, hint_keys) / float(depth) ** 0.5
+        if self.reach is not None:  # a hint's pull fades with distance (in shorter sides)
+            cells = tf.stack(tf.meshgrid(tf.range(h), tf.range(w), indexing="ij"), -1)
+            cells = tf.cast(tf.reshape(cells, [1, h * w, 2]), tf.float32)
+            cells = cells / tf.cast(tf.minimum(h, w), tf.float32)
+            at = tf.gather(tf.repeat(cells, n, axis=0), hinted, batch_dims=1)
+            distance2 = tf.reduce_sum(tf.square(cells[:, :, None] - at[:, None]), -1)
+            scores -= distance2 / (2.0 * self.reach ** 2)
         scores = tf.where(valid > 0, scores, -1e9)
         scores = tf.concat([scores, tf.zeros_like(scores[..., :1])], -1)  # the "none" slot
         weights = tf.nn.softmax(scores, axis=-1)
@@ -145,7 +160,7 @@ class HintAttention(layers.Layer):
         return (*input_shapes[0][:3], 3)
 
     def get_config(self):
-        return {**super().get_config(), "max_hints": self.max_hints}
+        return {**super().get_config(), "max_hints": self.max_hints, "reach": self.reach}
 
 
 def _conv(x, filters, name, strides=1):
@@ -194,7 +209,7 @@ def apply_hint_attention(features, hints, stride, depth=32):
     pooled = layers.AveragePooling2D(2, name=f"{PREFIX}attention_pool")(features)
     query = layers.Conv2D(depth, 1, name=f"{PREFIX}query")(pooled)
     key = layers.Conv2D(depth, 1, name=f"{PREFIX}key")(pooled)
-    return HintAttention(name=f"{PREFIX}attention", dtype="float32")(
+    return HintAttention(name=f"{PREFIX}attention", dtype="float32", reach=REACH)(
         [query, key, PoolHints(scale, name=f"{PREFIX}attention_hints")(hints)])
 
 
