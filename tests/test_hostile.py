@@ -8,6 +8,7 @@ quickly instead of taking the machine's memory.
 """
 
 import importlib
+import json
 import os
 import pathlib
 import subprocess
@@ -128,40 +129,65 @@ def test_command_colorizes_thin_photos_with_a_one_line_note(thin_pngs, tmp_path,
     assert all(h * w <= 4 * 64 * 64 for h, w in spy.shapes)
 
 
-def test_thin_pngs_through_the_command_in_a_capped_process(network_file, thin_pngs, tmp_path):
-    """The real command and a real network, at the default render size, in 3 GB."""
-    result = run_capped("-m", "colorkeras", "colorize", *thin_pngs, "--model", network_file,
-                        "--out", tmp_path / "out")
-    assert result.returncode == 0, result.stderr[-2000:]
-    for path, (height, width) in zip(thin_pngs, THIN_SHAPES):
-        assert np.asarray(Image.open(tmp_path / "out" / path.name)).shape == (height, width, 3)
+# One capped child serves both checks below (one TensorFlow start, not two): first
+# the real command, as ``python -m colorkeras colorize`` runs it, then the exported
+# SavedModel's two signatures. It prints ``RESULT <json>`` lines.
+CAPPED_CHILD = textwrap.dedent("""
+    import json, runpy, sys
+    model, out, served_dir, *paths = sys.argv[1:]
+
+    def result(**values):
+        print("RESULT " + json.dumps(values), flush=True)
+
+    sys.argv = ["colorkeras", "colorize", *paths, "--model", model, "--out", out]
+    try:
+        runpy.run_module("colorkeras", run_name="__main__", alter_sys=True)
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code
+    result(command=code)
+
+    import numpy as np
+    import tensorflow as tf
+    from PIL import Image
+    served = tf.saved_model.load(served_dir)
+    for path in paths:
+        pixels = np.asarray(Image.open(path))[None, ..., None]
+        out = served.signatures["serving_default"](images=tf.constant(pixels))
+        data = tf.constant([open(path, "rb").read()])
+        png = served.signatures["colorize_encoded"](image_bytes=data)["colorized_bytes"]
+        result(default=list(out["colorized"].shape), encoded=list(tf.io.decode_png(png[0]).shape))
+""")
 
 
-def test_thin_pngs_through_the_saved_model_in_a_capped_process(network_file, thin_pngs,
-                                                                tmp_path):
-    """Both signatures share the bound: one request cannot take a server down."""
+@pytest.fixture(scope="module")
+def capped_child(network_file, thin_pngs, tmp_path_factory):
+    """The capped child's run: its ``RESULT`` values in order, its output folder, its stderr."""
     from colorkeras import export
 
-    version = export.export(str(network_file), tmp_path / "served", version=1)
-    result = run_capped("-c", textwrap.dedent("""
-        import sys
-        import numpy as np
-        import tensorflow as tf
-        from PIL import Image
-        served = tf.saved_model.load(sys.argv[1])
-        for path in sys.argv[2:]:
-            pixels = np.asarray(Image.open(path))[None, ..., None]
-            out = served.signatures["serving_default"](images=tf.constant(pixels))
-            print(out["colorized"].shape)
-            data = tf.constant([open(path, "rb").read()])
-            png = served.signatures["colorize_encoded"](image_bytes=data)["colorized_bytes"]
-            print(tf.io.decode_png(png[0]).shape)
-    """), version, *thin_pngs)
-    assert result.returncode == 0, result.stderr[-2000:]
-    expected = []
+    folder = tmp_path_factory.mktemp("capped")
+    version = export.export(str(network_file), folder / "served", version=1)
+    result = run_capped("-c", CAPPED_CHILD, network_file, folder / "out", version, *thin_pngs)
+    results = [json.loads(line[len("RESULT "):]) for line in result.stdout.splitlines()
+               if line.startswith("RESULT ")]
+    return results, folder / "out", result
+
+
+def test_thin_pngs_through_the_command_in_a_capped_process(capped_child):
+    """The real command and a real network, at the default render size, in 3 GB."""
+    results, out, child = capped_child
+    assert results and results[0] == {"command": 0}, child.stderr[-2000:]
     for height, width in THIN_SHAPES:
-        expected += [f"(1, {height}, {width}, 3)", f"({height}, {width}, 3)"]
-    assert result.stdout.split("\n")[:-1] == expected
+        written = out / f"thin_{height}x{width}.png"  # as `thin_pngs` names its inputs
+        assert np.asarray(Image.open(written)).shape == (height, width, 3)
+
+
+def test_thin_pngs_through_the_saved_model_in_a_capped_process(capped_child):
+    """Both signatures share the bound: one request cannot take a server down."""
+    results, _, child = capped_child
+    assert child.returncode == 0, child.stderr[-2000:]
+    assert results[1:] == [{"default": [1, height, width, 3], "encoded": [height, width, 3]}
+                           for height, width in THIN_SHAPES]
 
 
 # --- 5. value ranges at the API --------------------------------------------------------

@@ -3,6 +3,7 @@ and commands answer ``--help`` before TensorFlow starts (tests/test_cli.py check
 that they print none of its start-up lines)."""
 
 import importlib
+import json
 import pathlib
 import pkgutil
 import subprocess
@@ -70,49 +71,99 @@ def test_the_stand_in_table_names_every_registered_class():
     assert registered == registration.REGISTERED
 
 
-def test_import_colorkeras_does_not_import_tensorflow():
-    result = _python("import sys, colorkeras; print('tensorflow' in sys.modules, "
-                     "'keras' in sys.modules)")
-    assert result.stdout.split() == ["False", "False"], result.stderr[-2000:]
-
-
-# Not `data` (its package's own import is TensorFlow's) nor `bench` (the checkout's
-# benchmarks build their parser from modules that import it).
+# One fresh interpreter takes these steps in order and says after each whether
+# TensorFlow (or Keras, which imports it) has been imported: a bare import, the
+# image module, then ``--help`` of the ``colorkeras`` command and of each
+# subcommand module, run as ``python -m`` runs them (`runpy`). Not `data` (its
+# package's own import is TensorFlow's) nor `bench` (the checkout's benchmarks
+# build their parser from modules that import it).
 COMMANDS = ["colorize_command", "train", "tune", "evaluate", "export", "app"]
+BEFORE_TENSORFLOW = """
+import contextlib, io, json, runpy, sys
+
+report = []
+
+def step(name, action):
+    out, code = io.StringIO(), None
+    with contextlib.redirect_stdout(out):
+        try:
+            action()
+        except SystemExit as exit_:
+            code = exit_.code
+    report.append({"step": name, "code": code, "out": out.getvalue(),
+                   "tensorflow": "tensorflow" in sys.modules, "keras": "keras" in sys.modules})
+
+def help_of(module):
+    def run():
+        sys.argv = [module, "--help"]
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+    return run
+
+step("import colorkeras", lambda: __import__("colorkeras"))
+step("import colorkeras.images", lambda: __import__("colorkeras.images"))
+for module in sys.argv[1:]:
+    step(module, help_of(module))
+print(json.dumps(report))
+"""
 
 
-@pytest.mark.parametrize("command", COMMANDS)
-def test_help_returns_before_tensorflow_is_imported(command):
-    result = _python("import runpy, sys\n"
-                     f"sys.argv = ['x', '--help']\n"
-                     "try:\n"
-                     f"    runpy.run_module('colorkeras.{command}', run_name='__main__')\n"
-                     "except SystemExit:\n"
-                     "    pass\n"
-                     "print('TF', 'tensorflow' in sys.modules)")
-    assert "usage:" in result.stdout, result.stderr[-2000:]
-    assert result.stdout.strip().endswith("TF False")
+@pytest.fixture(scope="module")
+def before_tensorflow():
+    """{step: what it printed, its exit status, whether TensorFlow or Keras was imported}."""
+    modules = ["colorkeras", *(f"colorkeras.{command}" for command in COMMANDS)]
+    result = _python(BEFORE_TENSORFLOW, *modules)
+    assert result.returncode == 0, result.stderr[-2000:]
+    steps = json.loads(result.stdout.strip().splitlines()[-1])
+    assert [s["step"] for s in steps] == ["import colorkeras", "import colorkeras.images",
+                                          *modules]
+    return {s["step"]: s for s in steps}
 
 
-def _console(*args):
-    return subprocess.run([sys.executable, "-m", "colorkeras", *args], capture_output=True,
-                          text=True, timeout=120, cwd=ROOT)
+def _first_to_import_tensorflow(steps):
+    return next((name for name, s in steps.items() if s["tensorflow"] or s["keras"]), None)
 
 
-def test_the_colorkeras_command_lists_and_runs_its_subcommands():
-    from colorkeras.__main__ import COMMANDS
+@pytest.mark.parametrize("step", ["import colorkeras", "import colorkeras.images"])
+def test_import_does_not_import_tensorflow(before_tensorflow, step):
+    seen = before_tensorflow[step]
+    assert (seen["tensorflow"], seen["keras"]) == (False, False), (
+        f"first imported by: {_first_to_import_tensorflow(before_tensorflow)}")
 
-    listing = _console("--help")
-    assert listing.returncode == 0
-    assert all(name in listing.stdout for name in COMMANDS)
+
+@pytest.mark.parametrize("command", ["", *COMMANDS])
+def test_help_returns_before_tensorflow_is_imported(before_tensorflow, command):
+    seen = before_tensorflow[f"colorkeras.{command}" if command else "colorkeras"]
+    assert seen["code"] == 0 and "usage:" in seen["out"], seen
+    assert not seen["tensorflow"], (
+        f"first imported by: {_first_to_import_tensorflow(before_tensorflow)}")
+
+
+def test_python_m_colorkeras_lists_its_subcommands(before_tensorflow):
+    from colorkeras.__main__ import COMMANDS as SUBCOMMANDS
+
+    listing = before_tensorflow["colorkeras"]["out"]
+    assert all(name in listing for name in SUBCOMMANDS)
+
+
+def test_the_colorkeras_command_runs_its_subcommands(capsys):
+    """In-process (`python -m colorkeras` itself runs in the fresh interpreter above)."""
+    from colorkeras.__main__ import main
+
+    def console(*argv):
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exit_:
+            main(list(argv))
+        out, err = capsys.readouterr()
+        return exit_.value.code, out, err
+
     for name in ("colorize", "train", "tune", "evaluate", "export"):
-        help_text = _console(name, "--help")
-        assert help_text.returncode == 0 and "usage:" in help_text.stdout, help_text.stderr
-    assert "colorkeras colorize" in _console("colorize", "--help").stdout
-    unknown = _console("paint")
-    assert unknown.returncode == 2 and unknown.stderr.strip().endswith("(see --help)")
-    error = _console("train", "--hparam", "x")  # a usage error from the library's words
-    assert error.returncode == 2 and error.stderr == "error: --hparam takes KEY=VALUE, got 'x'\n"
+        code, out, err = console(name, "--help")
+        assert code == 0 and "usage:" in out, err
+    assert "colorkeras colorize" in console("colorize", "--help")[1]
+    code, _, err = console("paint")
+    assert code == 2 and err.strip().endswith("(see --help)")
+    code, _, err = console("train", "--hparam", "x")  # a usage error from the library's words
+    assert code == 2 and err == "error: --hparam takes KEY=VALUE, got 'x'\n"
 
 
 def test_the_console_script_is_declared():
