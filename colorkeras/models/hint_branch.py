@@ -182,14 +182,14 @@ def apply_hint_branch(features, hints, stride, logits):
     x = _conv(x, WIDTHS[0], f"{PREFIX}s{stride}_conv")
     skips = []
     scale = stride
-    matched = apply_hint_attention(features, hints, stride)
     for width in WIDTHS[1:]:
         skips.append(x)
         scale *= 2
         x = _conv(x, width, f"{PREFIX}s{scale}_down", strides=2)
-        joined = [x, PoolHints(scale, name=f"{PREFIX}pool{scale}")(hints)]
+        pooled = PoolHints(scale, name=f"{PREFIX}pool{scale}")(hints)
+        joined = [x, pooled]
         if scale == 2 * stride:
-            joined.append(matched)
+            joined.append(apply_hint_attention(features, pooled))
         x = layers.Concatenate(name=f"{PREFIX}s{scale}_concat")(joined)
         x = _conv(x, width, f"{PREFIX}s{scale}_conv")
     for width, skip in zip(reversed(WIDTHS[:-1]), reversed(skips)):
@@ -203,14 +203,13 @@ def apply_hint_branch(features, hints, stride, logits):
     return layers.Add(name=HINTED_LOGITS, dtype="float32")([logits, answer])
 
 
-def apply_hint_attention(features, hints, stride, depth=32):
-    """`HintAttention` at twice the features' stride: hints carried to matching regions."""
-    scale = 2 * stride
-    pooled = layers.AveragePooling2D(2, name=f"{PREFIX}attention_pool")(features)
-    query = layers.Conv2D(depth, 1, name=f"{PREFIX}query")(pooled)
-    key = layers.Conv2D(depth, 1, name=f"{PREFIX}key")(pooled)
+def apply_hint_attention(features, pooled, depth=32):
+    """`HintAttention` at twice the features' stride, over ``pooled`` hints of that scale."""
+    pooled_features = layers.AveragePooling2D(2, name=f"{PREFIX}attention_pool")(features)
+    query = layers.Conv2D(depth, 1, name=f"{PREFIX}query")(pooled_features)
+    key = layers.Conv2D(depth, 1, name=f"{PREFIX}key")(pooled_features)
     return HintAttention(name=f"{PREFIX}attention", dtype="float32", reach=REACH)(
-        [query, key, PoolHints(scale, name=f"{PREFIX}attention_hints")(hints)])
+        [query, key, pooled])
 
 
 def freeze_all_but_hints(network):
