@@ -112,12 +112,17 @@ class TrainingClock(keras.callbacks.Callback):
     first epoch that ends past it (wall time), which lets runs be compared at
     equal wall time; ``cpu_limit_seconds`` does the same on CPU time, which
     gives each run the same compute however many runs share the cores.
+    ``validation_cpu_seconds`` is the share of ``cpu_seconds`` spent
+    validating, so that time-to-quality curves can count training alone.
     """
 
-    def __init__(self, offset=0.0, limit_seconds=None, cpu_offset=0.0, cpu_limit_seconds=None):
+    def __init__(self, offset=0.0, limit_seconds=None, cpu_offset=0.0, cpu_limit_seconds=None,
+                 validation_cpu_offset=0.0):
         super().__init__()
         self.offset = float(offset)
         self.cpu_offset = float(cpu_offset)
+        self.validation_cpu = float(validation_cpu_offset)
+        self._validation_started = None
         self.limit_seconds = limit_seconds
         self.cpu_limit_seconds = cpu_limit_seconds
         self._started = None
@@ -129,6 +134,18 @@ class TrainingClock(keras.callbacks.Callback):
         self._started = time.monotonic()
         self._cpu_started = time.process_time()
 
+    def on_test_begin(self, logs=None):
+        import time
+
+        self._validation_started = time.process_time()
+
+    def on_test_end(self, logs=None):
+        import time
+
+        if self._validation_started is not None:  # fit's validation, not a bare evaluate
+            self.validation_cpu += time.process_time() - self._validation_started
+            self._validation_started = None
+
     def on_epoch_end(self, epoch, logs=None):
         import time
 
@@ -137,6 +154,7 @@ class TrainingClock(keras.callbacks.Callback):
         if logs is not None:
             logs["elapsed_seconds"] = round(elapsed, 1)
             logs["cpu_seconds"] = round(cpu, 1)
+            logs["validation_cpu_seconds"] = round(self.validation_cpu, 1)
         if self._past(elapsed, cpu):
             self.model.stop_training = True
 

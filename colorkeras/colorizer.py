@@ -422,8 +422,7 @@ class Colorizer(ColorizeRecipe, BuildsStateFirst, keras.Model):
         return [*super().metrics, *getattr(self, "_chroma_metrics", [])]
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        if not self._training_step or self.rgb_metrics_in_training:
-            self.track_rgb(gray_of(x), y, y_pred["chroma"], training=self._training_step)
+        self.track_rgb(gray_of(x), y, y_pred["chroma"], training=self._training_step)
         self.track_chroma(y, y_pred["chroma"], sample_weight)
         return self.get_metrics_result()
 
@@ -438,8 +437,11 @@ class Colorizer(ColorizeRecipe, BuildsStateFirst, keras.Model):
         The truth is rebuilt from its own target the same way as the
         prediction, so both share the luminance the network was given.
         CIEDE2000 and colourfulness are left out of training steps, where
-        they would only cost time.
+        they would only cost time, and so is everything without
+        ``rgb_metrics_in_training``.
         """
+        if training and not self.rgb_metrics_in_training:
+            return
         true_rgb = color.decode_output(gray, target, self.color_space)
         pred_rgb = color.decode_output(gray, tf.cast(prediction, tf.float32), self.color_space)
         self.rgb_mae_tracker.update_state(metrics.mae(true_rgb, pred_rgb))

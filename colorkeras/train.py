@@ -67,6 +67,10 @@ def build_parser():
                        metavar="EPOCHS",
                        help="halve the learning rate after this many epochs without a better "
                        "--select figure, down to 1/16 of it (default 0: constant)")
+    group.add_argument("--rgb-metrics-in-training", action="store_true",
+                       help="also log the training batches' RGB MAE and PSNR (validation "
+                       "always has them); off by default: decoding every batch to RGB "
+                       "costs about a tenth of a step")
     group.add_argument("--steps-per-execution", type=cli.positive_int, default=1,
                        help="batches run per call into the graph (default 1)")
     from colorkeras.distribution import DISTRIBUTIONS

@@ -82,6 +82,7 @@ def make_callbacks(config, train_dataset, monitor=None, mode=None, keep_last=Tru
     keep_best = keep_best and os.path.exists(best_path)
     elapsed = logged_values(history_path, "elapsed_seconds")
     cpu = logged_values(history_path, "cpu_seconds")
+    validation_cpu = logged_values(history_path, "validation_cpu_seconds")
     return [
         # Up to 50 batches: a few per cent of a 200-step epoch, forward only.
         PreciseBatchNorm(train_dataset, batches=min(50, max(1, config.steps_per_epoch // 4))),
@@ -90,6 +91,7 @@ def make_callbacks(config, train_dataset, monitor=None, mode=None, keep_last=Tru
             cpu_offset=cpu[-1] if cpu else 0.0,
             limit_seconds=config.time_limit * 60 if config.time_limit else None,
             cpu_limit_seconds=config.cpu_limit * 60 if config.cpu_limit else None,
+            validation_cpu_offset=validation_cpu[-1] if validation_cpu else 0.0,
         ),
         keras.callbacks.BackupAndRestore(os.path.join(config.out, "backup"),
                                          delete_checkpoint=False),
@@ -166,7 +168,7 @@ def build_colorizer(config, class_weights=None):
         from colorkeras.models import build_patchgan
         from colorkeras.pix2pix import Pix2Pix
 
-        gan = Pix2Pix(Colorizer(network, name=config.model),
+        gan = Pix2Pix(Colorizer(network, config.rgb_metrics_in_training, name=config.model),
                       build_patchgan(color_space=config.color_space, **config.d_hparams))
         gan.compile(
             g_optimizer=EncoderAwareAdam(config.encoder_lr_scale,
@@ -179,7 +181,7 @@ def build_colorizer(config, class_weights=None):
             steps_per_execution=config.steps_per_execution,
         )
         return gan
-    colorizer = Colorizer(network)
+    colorizer = Colorizer(network, config.rgb_metrics_in_training)
     colorizer.compile(
         optimizer=EncoderAwareAdam(config.encoder_lr_scale, learning_rate=config.learning_rate),
         loss=loss,

@@ -50,6 +50,7 @@ class TrainConfig:
     encoder_lr_scale: float = 0.1
     class_rebalance: float = 0.5
     freeze_base: bool = False
+    rgb_metrics_in_training: bool = False
     hparams: dict = dataclasses.field(default_factory=dict)
     # Pix2Pix only.
     generator: str = "unet"
@@ -64,7 +65,8 @@ class TrainConfig:
 # TrainConfig fields whose flag is not ``--field-name``; None: not a flag.
 _FLAGS = {"lambda_": "--lambda", "hparams": "--hparam", "d_hparams": "--d-hparam",
           "verbose": None, "mixed_precision": "--mixed-precision",
-          "freeze_base": "--freeze-base", "distribution": None}
+          "freeze_base": "--freeze-base", "distribution": None,
+          "rgb_metrics_in_training": "--rgb-metrics-in-training"}
 _ALWAYS = ("model", "data", "image_size", "crop_size", "batch_size", "epochs",
            "steps_per_epoch", "learning_rate", "loss", "color_space", "seed")
 _PIX2PIX_FIELDS = ("generator", "lambda_", "gan_loss", "d_learning_rate", "d_hparams")
