@@ -95,8 +95,10 @@ LONGEST_FIRST = (
 
 
 def pytest_configure(config):
-    import tensorflow as tf
+    from colorkeras.terminal import native_output_silenced
 
+    with native_output_silenced():  # its start-up notices, as the commands hide them
+        import tensorflow as tf
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
 
