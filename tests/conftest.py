@@ -12,6 +12,14 @@
 - ``browser``: a headless chromium for the page tests. `.ci/run` installs
   Debian's chromium and chromium-driver; without them the browser tests are
   skipped with the reason, never silently passed.
+
+How the suite runs (the README's ``python -m pytest -q -n auto``):
+
+- TensorFlow in this process uses one thread per op pool: the networks are
+  tiny, so more threads only spin, and under ``-n`` each worker has a core.
+  Commands the tests start as processes keep TensorFlow's defaults.
+- With pytest-xdist's ``-n``, each test file runs whole on one worker (its
+  module fixtures are built once), the files with the longest tests first.
 """
 
 import csv
@@ -64,6 +72,52 @@ def wait_for_file(path, timeout=10.0):
             return path
         time.sleep(0.1)
     return None
+
+
+# --- how the suite runs ---------------------------------------------------------------
+
+# The files whose tests take longest (CPU seconds on 2 cores, serial), started first
+# so that under -n no worker is left with one of them at the end. Others follow
+# in their collection order.
+LONGEST_FIRST = (
+    "test_multi_worker.py",  # ~130: 10 training processes in 2-worker clusters
+    "test_architectures.py",  # ~90: every architecture through the harness
+    "test_tune.py",  # ~60: a killed search; a chief and 2 workers
+    "test_pix2pix.py",
+    "test_efficientnet_lite.py",
+    "test_train.py",
+    "test_evaluate.py",
+    "test_hostile.py",
+    "test_portable.py",
+    "test_bench.py",
+    "test_distribution.py",
+)
+
+
+def pytest_configure(config):
+    from colorkeras.terminal import native_output_silenced
+
+    with native_output_silenced():  # its start-up notices, as the commands hide them
+        import tensorflow as tf
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: a file keeps its own order
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Whole files to a worker, in the order above (not xdist's most-tests-first)."""
+    from xdist.scheduler import LoadFileScheduling
+
+    config.option.loadscopereorder = False
+    return LoadFileScheduling(config, log)
 
 
 # --- networks and runs ------------------------------------------------------------------

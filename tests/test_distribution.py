@@ -59,7 +59,7 @@ SCRIPT = textwrap.dedent("""
 
 def _run(kind):
     result = subprocess.run([sys.executable, "-c", SCRIPT, kind], capture_output=True,
-                            text=True, timeout=300)
+                            text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 

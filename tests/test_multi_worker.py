@@ -21,7 +21,7 @@ from conftest import read_csv
 import colorkeras.models  # noqa: F401 - registers the layers the saved networks use
 from colorkeras import distribution
 
-TIMEOUT = 240
+TIMEOUT = 900  # seconds; about 30 on a quiet 2-core machine, far more under load
 # Adam's first steps are about its learning rate whatever the gradient, so a
 # weight whose gradient is near zero amplifies float noise: 1e-4 is about 5%
 # of one step at the default 2e-3 (measured: 3e-5 for the U-Net).

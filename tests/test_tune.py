@@ -231,7 +231,7 @@ def test_chief_and_two_workers_run_each_trial_once(tmp_path):
 
     processes = [start("chief"), start("tuner0"), start("tuner1")]
     try:
-        outputs = [p.communicate(timeout=300)[0] for p in processes]
+        outputs = [p.communicate(timeout=900)[0] for p in processes]
     finally:
         for p in processes:
             p.kill()
