@@ -23,10 +23,11 @@ def test_train_writes_model_history_logs_and_config(trained_run):
     out = trained_run.out
     rows = _history_rows(out)
     assert len(rows) == 1
-    assert {"loss", "mae", "psnr", "val_loss", "val_mae", "val_psnr", "elapsed_seconds",
-            "cpu_seconds", "val_delta_e2000", "val_colorfulness_ratio"} <= set(rows[0])
-    # The colour figures cost time in every step, so only validation has them.
-    assert "delta_e2000" not in rows[0] and "colorfulness_ratio" not in rows[0]
+    assert {"loss", "val_loss", "val_mae", "val_psnr", "elapsed_seconds", "cpu_seconds",
+            "validation_cpu_seconds", "val_delta_e2000", "val_colorfulness_ratio"} <= set(rows[0])
+    # Decoding to RGB costs time in every step, so by default only validation has these.
+    assert not {"mae", "psnr", "delta_e2000", "colorfulness_ratio"} & set(rows[0])
+    assert 0 < float(rows[0]["validation_cpu_seconds"]) < float(rows[0]["cpu_seconds"])
     assert 0 < float(rows[0]["val_delta_e2000"]) < 100
     config = json.loads((out / "config.json").read_text())
     assert config["model"] == "unet" and config["hparams"] == {"depth": 1, "base_filters": 4}
@@ -231,3 +232,17 @@ def test_pix2pix_trains_under_mixed_float16_with_loss_scaling(tmp_path, capsys, 
     rows = _history_rows(out)
     assert np.isfinite(float(rows[0]["g_loss"])) and np.isfinite(float(rows[0]["d_loss"]))
     assert keras.mixed_precision.global_policy().name == "float32"  # restored afterwards
+
+
+@pytest.mark.parametrize("rgb_metrics", [False, True])
+def test_rgb_metrics_in_training_steps_only_when_asked(rgb_metrics):
+    from colorkeras.training import build_colorizer
+    from colorkeras.training_config import TrainConfig, train_arguments
+
+    config = TrainConfig(model="unet", color_space="lab", hparams={"depth": 1, "base_filters": 4},
+                         rgb_metrics_in_training=rgb_metrics)
+    logs = build_colorizer(config).train_on_batch(
+        np.zeros([2, 16, 16, 1], np.float32), np.zeros([2, 16, 16, 2], np.float32),
+        return_dict=True)
+    assert ({"mae", "psnr"} <= set(logs)) == rgb_metrics, logs
+    assert ("--rgb-metrics-in-training" in train_arguments(config)) == rgb_metrics

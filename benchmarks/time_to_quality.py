@@ -1,0 +1,105 @@
+"""Time to quality: `select` ΔE2000 against training CPU-minutes, two recipes.
+
+    python benchmarks/time_to_quality.py --data ../shared/data/photos --out runs/ttq
+    python benchmarks/time_to_quality.py --out runs/ttq --report-only
+
+Some levers change what a step learns (logits at output stride 4, an encoder
+that never fine-tunes), so crops per CPU-second alone would not say whether
+they pay. This trains the shipped ``unet``'s recipe as it was before the
+throughput work ("before": logits at stride 2, encoder frozen for 3 epochs and
+then fine-tuned at 0.1x, float32, RGB metrics in every step) and the fast
+recipe that is now the default ("after"), from the same start (the ImageNet
+encoder, a fresh decoder, seed 0), each until its CPU budget is spent, then
+prints both curves and how many training CPU-minutes "after" needed to reach
+the best `select` ΔE2000 that "before" reached in its whole budget.
+
+CPU time counts every thread of the training process, so it holds on a shared
+machine. Validation (on the 631 `select` photos after each 200-step epoch) is
+left out of the x-axis: it is the same work per epoch for both and is not
+training. Runs resume where they stopped, so the budgets can be raised later.
+"""
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+
+COMMON = ["--image-size", "256", "--crop-size", "128", "--batch-size", "16",
+          "--steps-per-epoch", "200", "--seed", "0", "--quiet", "--epochs", "1000",
+          "--model", "unet", "--color-space", "lab", "--loss", "classification",
+          "--class-rebalance", "1.0", "--learning-rate", "0.001",
+          "--hparam", "backbone=efficientnet_lite0", "--hparam", "base_filters=16",
+          "--reduce-lr-patience", "2", "--select", "delta_e2000", "--select-fraction", "0.06"]
+RECIPES = {
+    "before": ["--hparam", "output_stride=2", "--freeze-encoder-epochs", "3",
+               "--encoder-lr-scale", "0.1", "--rgb-metrics-in-training"],
+    "after": ["--hparam", "output_stride=4", "--freeze-encoder-epochs", "1000",
+              "--mixed-precision"],
+}
+
+
+def curve(run):
+    """(epoch, crops, training CPU-minutes, select ΔE2000, colourfulness ratio) per epoch."""
+    with open(os.path.join(run, "history.csv"), newline="") as f:
+        rows = list(csv.DictReader(f))
+    points = []
+    for row in rows:
+        epoch = int(row["epoch"]) + 1
+        training_cpu = float(row["cpu_seconds"]) - float(row.get("validation_cpu_seconds") or 0)
+        points.append((epoch, epoch * 200 * 16, training_cpu / 60,
+                       float(row["val_delta_e2000"]), float(row["val_colorfulness_ratio"])))
+    return points
+
+
+def minutes_to_reach(points, target):
+    """Training CPU-minutes at the first epoch whose ΔE2000 is at most ``target``."""
+    return next((minutes for _, _, minutes, delta_e, _ in points if delta_e <= target), None)
+
+
+def report(out):
+    """Print both curves and the time-to-quality ratio; return the ratio (None if unmet)."""
+    curves = {name: curve(os.path.join(out, name)) for name in RECIPES}
+    for name, points in curves.items():
+        print(f"\n{name}: " + " ".join(RECIPES[name]))
+        print("| epoch | crops | training CPU-min | select ΔE2000 | CF ratio |")
+        print("|---:|---:|---:|---:|---:|")
+        for epoch, crops, minutes, delta_e, ratio in points:
+            print(f"| {epoch} | {crops:,} | {minutes:.1f} | {delta_e:.3f} | {ratio:.3f} |")
+    before, after = curves["before"], curves["after"]
+    best = min(delta_e for *_, delta_e, _ in before)
+    spent = before[-1][2]
+    reached = minutes_to_reach(after, best)
+    print(f"\nbefore: best select ΔE2000 {best:.3f} in {spent:.1f} training CPU-minutes")
+    if reached is None:
+        print(f"after: not reached in {after[-1][2]:.1f} CPU-minutes "
+              f"(best {min(d for *_, d, _ in after):.3f})")
+        return None
+    print(f"after: reached it in {reached:.1f} CPU-minutes: {spent / reached:.2f}x less time")
+    return spent / reached
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", help="photo folder with train/ (the project's: "
+                        "../shared/data/photos); not needed with --report-only")
+    parser.add_argument("--out", default="runs/ttq", help="folder for the two runs")
+    parser.add_argument("--before-minutes", type=float, default=60,
+                        help="CPU-minute budget of the before run, validation included")
+    parser.add_argument("--after-minutes", type=float, default=40,
+                        help="CPU-minute budget of the after run, validation included")
+    parser.add_argument("--report-only", action="store_true",
+                        help="print the curves of runs already in --out, train nothing")
+    args = parser.parse_args(argv)
+    if not args.report_only:
+        if not args.data:
+            parser.error("--data is needed to train (or give --report-only)")
+        for name, minutes in (("before", args.before_minutes), ("after", args.after_minutes)):
+            subprocess.run([sys.executable, "-m", "colorkeras.train", *COMMON, *RECIPES[name],
+                            "--data", args.data, "--cpu-limit", str(minutes),
+                            "--out", os.path.join(args.out, name)], check=True)
+    report(args.out)
+
+
+if __name__ == "__main__":
+    main()
