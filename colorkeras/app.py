@@ -196,16 +196,27 @@ def readable_errors(component, gr):
     return component
 
 
+LAUNCH_ATTEMPTS = 3
+
+
 def launch(page, host="127.0.0.1", port=DEFAULT_PORT, block=True):
     """Serve ``page``: no share link, no browser opened, errors shown on the page."""
     gr = _gradio()
     # System fonts: the default theme fetches Google's, and the page must work offline.
     theme = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                               font_mono=["ui-monospace", "monospace"])
-    page.queue().launch(server_name=host, server_port=port, share=False, inbrowser=False,
-                        show_error=True, quiet=True, prevent_thread_lock=not block,
-                        theme=theme)
-    return page
+    for attempt in range(LAUNCH_ATTEMPTS):
+        try:
+            page.queue().launch(server_name=host, server_port=port, share=False,
+                                inbrowser=False, show_error=True, quiet=True,
+                                prevent_thread_lock=not block, theme=theme)
+            return page
+        except ValueError as error:
+            # Gradio gives its own server 3 seconds to answer, then asks for a share
+            # link; on a busy machine the first answer can take longer.
+            if "localhost is not accessible" not in str(error) or attempt + 1 == LAUNCH_ATTEMPTS:
+                raise
+            page.close()
 
 
 def check_port_free(host, port):

@@ -76,21 +76,25 @@ def wait_for_file(path, timeout=10.0):
 
 # --- how the suite runs ---------------------------------------------------------------
 
-# The files whose tests take longest (CPU seconds on 2 cores, serial), started first
+# The files whose tests take longest (CPU seconds, measured per test), started first
 # so that under -n no worker is left with one of them at the end. Others follow
 # in their collection order.
 LONGEST_FIRST = (
-    "test_multi_worker.py",  # ~130: 10 training processes in 2-worker clusters
-    "test_architectures.py",  # ~90: every architecture through the harness
-    "test_tune.py",  # ~60: a killed search; a chief and 2 workers
+    "test_multi_worker.py",  # ~150: 2-worker clusters, a kill and a restart
+    "test_architectures.py",  # ~100: every architecture through the harness
     "test_pix2pix.py",
     "test_efficientnet_lite.py",
     "test_train.py",
-    "test_evaluate.py",
-    "test_hostile.py",
+    "test_tune.py",  # a killed search; a chief and 2 workers
+    "test_hints.py",
     "test_portable.py",
+    "test_evaluate.py",
+    "test_package.py",
     "test_bench.py",
+    "test_hostile.py",
+    "test_cli.py",
     "test_distribution.py",
+    "test_export.py",
 )
 
 

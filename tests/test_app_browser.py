@@ -200,3 +200,33 @@ def test_a_red_hint_colours_the_place_clicked_and_downloads_as_json(browser, ser
     WebDriverWait(browser, 30).until(
         ec.invisibility_of_element_located((By.ID, "hint-download")))
     browser.save_screenshot(str(tmp_path / "hints.png"))
+
+
+class SlowToAnswerPage:
+    """A page whose server, like Gradio's on a busy machine, misses its first checks."""
+
+    def __init__(self, failures, message="When localhost is not accessible, a shareable link"):
+        self.failures, self.message, self.launches, self.closes = failures, message, 0, 0
+
+    def queue(self):
+        return self
+
+    def launch(self, **kwargs):
+        self.launches += 1
+        if self.launches <= self.failures:
+            raise ValueError(self.message)
+
+    def close(self):
+        self.closes += 1
+
+
+def test_launch_tries_again_when_the_server_answers_late():
+    page = SlowToAnswerPage(failures=app.LAUNCH_ATTEMPTS - 1)
+    assert app.launch(page, port=free_port(), block=False) is page
+    assert (page.launches, page.closes) == (app.LAUNCH_ATTEMPTS, app.LAUNCH_ATTEMPTS - 1)
+    with pytest.raises(ValueError, match="localhost"):  # but not for ever
+        app.launch(SlowToAnswerPage(failures=app.LAUNCH_ATTEMPTS), block=False)
+    other = SlowToAnswerPage(failures=1, message="some other fault")
+    with pytest.raises(ValueError, match="other fault"):  # and only for that
+        app.launch(other, block=False)
+    assert other.launches == 1
