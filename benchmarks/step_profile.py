@@ -64,8 +64,13 @@ def recipe_colorizer(encoder_trainable=True, rgb_metrics=True, output_stride=2,
     return colorizer
 
 
-def profile(batch, size, steps, repeats):
-    """The breakdown, as a list of (part, wall ms, CPU ms)."""
+def profile(batch, size, steps, repeats, output_stride=2, policy="float32"):
+    """The breakdown, as a list of (part, wall ms, CPU ms).
+
+    ``output_stride`` and ``policy`` set the network whose parts are timed
+    (2 and float32: the recipe before the throughput work; 4 and
+    mixed_bfloat16: today's default); the fit-step variants are fixed.
+    """
     import numpy as np
     import tensorflow as tf
 
@@ -83,11 +88,11 @@ def profile(batch, size, steps, repeats):
     rng = np.random.default_rng(0)
     gray = tf.constant(rng.random((batch, size, size, 1), dtype=np.float32))
     target = tf.constant(rng.uniform(-0.3, 0.3, (batch, size, size, 2)).astype(np.float32))
-    colorizer = recipe_colorizer()
+    colorizer = recipe_colorizer(output_stride=output_stride, policy=policy)
     network = colorizer.network
     encoder = efficientnet_lite.encoders_of(network)[0]
     loss = ab_classes.ABClassificationLoss()
-    rgb = tf.concat([gray * 2 - 1] * 3, axis=-1)
+    rgb = tf.cast(tf.concat([gray * 2 - 1] * 3, axis=-1), encoder.compute_dtype)
 
     rows.append(("encoder forward", *median_ms(
         tf.function(lambda: encoder(rgb, training=True)), steps, repeats)))
@@ -131,6 +136,9 @@ def profile(batch, size, steps, repeats):
         ("fit step: encoder non-trainable, mixed bfloat16",
          {"encoder_trainable": False, "policy": "mixed_bfloat16"}),
         ("fit step: encoder trained at 0.1x, mixed bfloat16", {"policy": "mixed_bfloat16"}),
+        ("fit step: today's default: non-trainable, no RGB metrics, stride 4, bfloat16",
+         {"encoder_trainable": False, "rgb_metrics": False, "output_stride": 4,
+          "policy": "mixed_bfloat16"}),
     ]
     for name, kwargs in variants:
         rows.append((name, *median_ms(fit_step(recipe_colorizer(**kwargs)), steps, repeats)))
@@ -143,14 +151,19 @@ def main(argv=None):
     parser.add_argument("--size", type=int, default=128, help="crop side (default 128)")
     parser.add_argument("--steps", type=int, default=8, help="calls per timed round")
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds per part")
+    parser.add_argument("--output-stride", type=int, default=2, choices=(2, 4),
+                        help="logits' stride of the network whose parts are timed (default 2)")
+    parser.add_argument("--policy", default="float32", choices=("float32", "mixed_bfloat16"),
+                        help="its dtype policy (default float32)")
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args(argv)
     from colorkeras import cli
 
     cli.quiet_tensorflow()
-    rows = profile(args.batch, args.size, args.steps, args.repeats)
+    rows = profile(args.batch, args.size, args.steps, args.repeats, args.output_stride,
+                   args.policy)
     print(f"batch {args.batch} of {args.size}x{args.size}, median of {args.repeats} rounds "
-          f"of {args.steps} calls")
+          f"of {args.steps} calls; parts at output stride {args.output_stride}, {args.policy}")
     print("  wall ms    CPU ms  part")
     for name, wall, cpu in rows:
         print(f"{wall:9.0f} {cpu:9.0f}  {name}")

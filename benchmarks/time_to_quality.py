@@ -22,6 +22,7 @@ training. Runs resume where they stopped, so the budgets can be raised later.
 import argparse
 import csv
 import os
+import statistics
 import subprocess
 import sys
 
@@ -57,20 +58,47 @@ def minutes_to_reach(points, target):
     return next((minutes for _, _, minutes, delta_e, _ in points if delta_e <= target), None)
 
 
+def crops_per_cpu_second(points):
+    """Crops per training CPU-second of each epoch (its 3,200 crops over its CPU time)."""
+    edges = [0.0] + [minutes for _, _, minutes, _, _ in points]
+    return [3200 / ((b - a) * 60) for a, b in zip(edges, edges[1:])]
+
+
 def report(out):
-    """Print both curves and the time-to-quality ratio; return the ratio (None if unmet)."""
+    """Print both curves, the speed and the time-to-quality ratio; return the ratio."""
     curves = {name: curve(os.path.join(out, name)) for name in RECIPES}
-    for name, points in curves.items():
-        print(f"\n{name}: " + " ".join(RECIPES[name]))
-        print("| epoch | crops | training CPU-min | select ΔE2000 | CF ratio |")
-        print("|---:|---:|---:|---:|---:|")
-        for epoch, crops, minutes, delta_e, ratio in points:
-            print(f"| {epoch} | {crops:,} | {minutes:.1f} | {delta_e:.3f} | {ratio:.3f} |")
     before, after = curves["before"], curves["after"]
+    print("| epoch | crops | before: CPU-min | before: select ΔE2000 | before: CF ratio "
+          "| after: CPU-min | after: select ΔE2000 | after: CF ratio |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for index in range(max(len(before), len(after))):
+        cells = []
+        for points in (before, after):
+            if index < len(points):
+                _, _, minutes, delta_e, ratio = points[index]
+                cells += [f"{minutes:.1f}", f"{delta_e:.3f}", f"{ratio:.3f}"]
+            else:
+                cells += ["", "", ""]
+        epoch, crops = index + 1, (index + 1) * 3200
+        print(f"| {epoch} | {crops:,} | " + " | ".join(cells) + " |")
+    for name, command in RECIPES.items():
+        print(f"{name}: " + " ".join(command))
+
+    speeds = {name: crops_per_cpu_second(points) for name, points in curves.items()}
+    print("\n| recipe | crops per training CPU-second, median [min, max] over epochs |")
+    print("|---|---|")
+    for name, values in speeds.items():
+        print(f"| {name} | {statistics.median(values):.1f} [{min(values):.1f}, "
+              f"{max(values):.1f}] |")
+    ratios = [a / b for a in speeds["after"] for b in speeds["before"]]
+    print(f"speed-up in crops per CPU-second: {statistics.median(ratios):.2f}x "
+          f"(every after epoch against every before epoch: {min(ratios):.2f}-{max(ratios):.2f}x)")
+
     best = min(delta_e for *_, delta_e, _ in before)
-    spent = before[-1][2]
+    spent = minutes_to_reach(before, best)  # when before got there, not its whole budget
     reached = minutes_to_reach(after, best)
-    print(f"\nbefore: best select ΔE2000 {best:.3f} in {spent:.1f} training CPU-minutes")
+    print(f"\nbefore: best select ΔE2000 {best:.3f}, reached in {spent:.1f} training "
+          f"CPU-minutes (of {before[-1][2]:.1f})")
     if reached is None:
         print(f"after: not reached in {after[-1][2]:.1f} CPU-minutes "
               f"(best {min(d for *_, d, _ in after):.3f})")

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from conftest import read_csv
 
-import colorkeras.models  # noqa: F401 - registers the layers the saved networks use
+import colorkeras.colorizer  # noqa: F401 - registers the Colorizer and networks the runs save
 from colorkeras import distribution, train
 
 TIMEOUT = 900  # seconds; about 30 on a quiet 2-core machine, far more under load
