@@ -71,6 +71,11 @@ def non_negative_int(text):
     return _number(text, int, lambda v: v >= 0, "zero or more")
 
 
+def count_or_all(text):
+    """argparse type for an epoch count that may be zero, or "all"."""
+    return "all" if text == "all" else non_negative_int(text)
+
+
 def positive_float(text):
     """argparse type for learning rates and weights."""
     return _number(text, float, lambda v: v > 0, "positive")

@@ -14,6 +14,7 @@ writes, under ``--out`` (default ``runs/unet``):
   ``--epochs`` to train a finished run further.
 """
 
+import argparse
 import dataclasses
 import os
 import sys
@@ -55,8 +56,11 @@ def build_parser():
                        default=defaults.learning_rate,
                        help=f"Adam learning rate (default {defaults.learning_rate})")
     group.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default 0)")
-    group.add_argument("--mixed-precision", action="store_true",
-                       help="compute in bfloat16 (float16 on a GPU), keep float32 weights")
+    group.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction,
+                       default=None,
+                       help="compute in bfloat16 (float16 on a GPU), keep float32 weights "
+                       "(default: on for an ImageNet backbone where the hardware has native "
+                       "bfloat16 or a GPU, else off)")
     group.add_argument("--time-limit", type=cli.positive_float, default=None, metavar="MINUTES",
                        help="stop after the first epoch that ends past this many minutes "
                        "of training, counted across resumed sessions")
@@ -81,9 +85,11 @@ def build_parser():
                        "command. --batch-size is the global batch; only the chief writes "
                        "--out (default none)")
     group = parser.add_argument_group("ImageNet encoder (--hparam backbone=efficientnet_lite0)")
-    group.add_argument("--freeze-encoder-epochs", type=cli.non_negative_int,
+    group.add_argument("--freeze-encoder-epochs", type=cli.count_or_all,
                        default=defaults.freeze_encoder_epochs, metavar="N",
-                       help="train only the decoder for the first N epochs (default 0)")
+                       help="train only the decoder for the first N epochs, or 'all' "
+                       "(default): the encoder keeps its ImageNet weights, and a step is "
+                       "about 1.3x cheaper without its backward pass")
     group.add_argument("--encoder-lr-scale", type=cli.positive_float,
                        default=defaults.encoder_lr_scale, metavar="SCALE",
                        help="then fine-tune the encoder at SCALE x --learning-rate "

@@ -17,7 +17,7 @@ import warnings
 from colorkeras import atomic, terminal
 from colorkeras.errors import InputError
 from colorkeras.training_config import (SELECTIONS, check_config, check_out_folder,
-                                        check_resumable)
+                                        check_resumable, resolve_defaults)
 
 def write_json(path, payload):
     """Write atomically, so an interruption never leaves half a file.
@@ -334,6 +334,7 @@ def train(config, overwrite=False):
 
     from colorkeras import distribution
 
+    config = resolve_defaults(config)
     check_config(config)
     # A multi-worker strategy must exist before TensorFlow runs anything else.
     strategy = distribution.make_strategy(config.distribution)

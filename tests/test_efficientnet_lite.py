@@ -220,9 +220,16 @@ def test_encoder_unet_starts_from_imagenet_weights():
     np.testing.assert_array_equal(stem, state["_conv_stem.weight"].transpose(2, 3, 1, 0))
 
 
-def test_output_stride_needs_a_backbone():
+def test_output_stride_needs_a_backbone_and_is_4_on_one_by_default():
     with pytest.raises(ValueError, match="needs a backbone"):
         build_model("unet", output_stride=2)
+    assert build_model("unet", depth=1, base_filters=2).hparams["output_stride"] == 1
+    encoder_net = build_model("unet", color_space="lab", head="classification",
+                              **TINY_ENCODER_UNET)
+    # Recorded as a number, so a saved network keeps its stride if the default changes.
+    assert encoder_net.get_config()["output_stride"] == 4
+    logits, chroma = encoder_net.logits_view()(np.zeros((1, 64, 64, 1), np.float32))
+    assert logits.shape[1:3] == (16, 16) and chroma.shape == (1, 64, 64, 2)
     with pytest.raises(ValueError, match="output_stride"):
         build_model("unet", output_stride=3, backbone="efficientnet_lite0")
 
@@ -256,7 +263,7 @@ def test_schedule_freezes_the_encoder_then_fine_tunes_it():
     target = tf.random.uniform((2, 64, 64, 2), -0.3, 0.3, seed=1)
     trainer.build_state(gray)
     encoder = efficientnet_lite.encoders_of(trainer.network)[0]
-    decoder_layer = trainer.network.get_layer("dec1_block1_conv")
+    decoder_layer = trainer.network.get_layer("dec3_block1_conv")
 
     def snapshot():
         return ([w.numpy().copy() for w in encoder.weights],

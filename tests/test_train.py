@@ -246,3 +246,31 @@ def test_rgb_metrics_in_training_steps_only_when_asked(rgb_metrics):
         return_dict=True)
     assert ({"mae", "psnr"} <= set(logs)) == rgb_metrics, logs
     assert ("--rgb-metrics-in-training" in train_arguments(config)) == rgb_metrics
+
+
+def test_an_imagenet_backbone_trains_the_fast_recipe_by_default(monkeypatch):
+    from colorkeras import training_config
+    from colorkeras.training_config import resolve_defaults
+
+    def parsed(*args):
+        return resolve_defaults(train.config_from_args(train.build_parser().parse_args(args)))
+
+    monkeypatch.setattr(training_config, "fast_half_precision", lambda: True)
+    fast = parsed("--hparam", "backbone=efficientnet_lite0")
+    assert fast.mixed_precision is True and fast.freeze_encoder_epochs == "all"
+    assert parsed().mixed_precision is False  # no backbone: float32 as before
+    old = parsed("--hparam", "backbone=efficientnet_lite0", "--no-mixed-precision",
+                 "--freeze-encoder-epochs", "3")
+    assert old.mixed_precision is False and old.freeze_encoder_epochs == 3
+    # A run's command repeats its precision wherever it runs again.
+    assert "--no-mixed-precision" in training_config.train_arguments(old)
+    monkeypatch.setattr(training_config, "fast_half_precision", lambda: False)
+    assert parsed("--hparam", "backbone=efficientnet_lite0").mixed_precision is False
+    with pytest.raises(SystemExit):
+        train.build_parser().parse_args(["--freeze-encoder-epochs", "some"])
+
+
+@pytest.mark.parametrize("setting, frozen", [("all", [True] * 4), (2, [True, True, False, False]),
+                                             (0, [False] * 4)])
+def test_encoder_frozen_by_epoch(setting, frozen):
+    assert [training_config.encoder_frozen(setting, epoch) for epoch in range(4)] == frozen
