@@ -35,7 +35,7 @@ COMMON = ["--image-size", "256", "--crop-size", "128", "--batch-size", "16",
 RECIPES = {
     "before": ["--hparam", "output_stride=2", "--freeze-encoder-epochs", "3",
                "--encoder-lr-scale", "0.1", "--rgb-metrics-in-training"],
-    "after": ["--hparam", "output_stride=4", "--freeze-encoder-epochs", "1000",
+    "after": ["--hparam", "output_stride=4", "--freeze-encoder-epochs", "all",
               "--mixed-precision"],
 }
 

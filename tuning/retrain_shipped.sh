@@ -7,6 +7,7 @@
 # PHOTOS_DIR holds train/ and val/ folders (the project used ../shared/data/photos).
 # MODEL: unet pix2pix cae dcnn resnet densenet (default: all, in that order; pix2pix
 # starts from the shipped unet, runs/ship-unet/shipped.keras, so it comes after it),
+# unet-fast: the same network by today's faster defaults (below),
 # or unet-continue: the shipped unet trained further, on the widened pool (below),
 # or unet-hints: a colour-hint branch grown on the shipped unet (below).
 #
@@ -27,7 +28,7 @@ shift
 models=("$@")
 [ ${#models[@]} -eq 0 ] && models=(unet pix2pix cae dcnn resnet densenet)
 
-declare -A BUDGET=([unet]=240 [unet-continue]=150 [unet-hints]=120 [pix2pix]=50 [cae]=80 [dcnn]=80 [resnet]=80 [densenet]=80)
+declare -A BUDGET=([unet]=240 [unet-fast]=80 [unet-continue]=150 [unet-hints]=120 [pix2pix]=50 [cae]=80 [dcnn]=80 [resnet]=80 [densenet]=80)
 common=(--data "$photos" --image-size 256 --crop-size 128 --batch-size 16
         --steps-per-epoch 200 --seed 0 --quiet)
 # The shipped `unet`: a U-Net on the ImageNet-trained EfficientNet-Lite0 encoder, trained as
@@ -41,6 +42,14 @@ common=(--data "$photos" --image-size 256 --crop-size 128 --batch-size 16
 unet=(--model unet --color-space lab --loss classification --class-rebalance 1.0
       --learning-rate 0.001 --hparam backbone=efficientnet_lite0 --hparam base_filters=16
       --hparam output_stride=2 --freeze-encoder-epochs 3 --encoder-lr-scale 0.1
+      --reduce-lr-patience 2 --select delta_e2000 --select-fraction 0.06 --no-mixed-precision)
+
+# `unet-fast`: the same network trained by today's defaults for an ImageNet backbone
+# (logits at output stride 4, the encoder never fine-tuned, mixed bfloat16 on a CPU
+# that has it): on select it passed the recipe above in a third of the CPU-minutes
+# (docs/training-throughput.md, benchmarks/time_to_quality.py). Not shipped yet.
+unet_fast=(--model unet --color-space lab --loss classification --class-rebalance 1.0
+      --learning-rate 0.001 --hparam backbone=efficientnet_lite0 --hparam base_filters=16
       --reduce-lr-patience 2 --select delta_e2000 --select-fraction 0.06)
 
 # The 0.3 `unet`: the 0.2 one (exported_models/unet/unet.keras at ddeff7e, trained on the
@@ -63,6 +72,7 @@ unet_continue=(--model unet --color-space lab --loss classification --class-reba
 unet_hints=(--model unet --color-space lab --loss classification --class-rebalance 1.0
       --learning-rate 0.001 --hparam backbone=efficientnet_lite0 --hparam base_filters=16
       --hparam output_stride=2 --hparam temperature=0.6 --hparam hints=true --freeze-base
+      --freeze-encoder-epochs 0
       --reduce-lr-patience 2 --select delta_e2000 --select-fraction 0.06 --mixed-precision
       --init-from "${INIT_FROM:-exported_models/unet/unet.keras}")
 
@@ -100,6 +110,7 @@ for m in "${models[@]}"; do
   case $m in
     --ship) ship ;;
     unet) train unet "${unet[@]}" ;;
+    unet-fast) train unet-fast "${unet_fast[@]}" ;;
     unet-hints) train unet-hints "${unet_hints[@]}" ;;
     unet-continue)  # ship with: choose_temperature.py runs/ship-unet-continue/model.keras
       # --dtype float32 --out runs/ship-unet/shipped.keras, then --ship
@@ -122,7 +133,8 @@ for m in "${models[@]}"; do
           --loss classification --class-rebalance 1.0 --learning-rate 0.0001 \
           --hparam backbone=efficientnet_lite0 --hparam base_filters=16 \
           --hparam output_stride=2 --lambda 100 --gan-loss lsgan --d-learning-rate 0.0002 \
-          --d-hparam num_layers=3 --steps-per-epoch 100 \
+          --d-hparam num_layers=3 --steps-per-epoch 100 --freeze-encoder-epochs 0 \
+          --encoder-lr-scale 0.1 --no-mixed-precision \
           --select delta_e2000 --select-fraction 0.06 \
           --init-from runs/ship-unet/shipped.keras ;;
     cae) train cae --model cae --color-space lab --loss mae --learning-rate 0.002 \
@@ -137,7 +149,7 @@ for m in "${models[@]}"; do
       train densenet --model densenet --color-space lab --loss mae \
           --learning-rate 0.002 --hparam blocks=3 --hparam layers_per_block=2 \
           --hparam growth_rate=8 --steps-per-epoch 50 ;;
-    *) echo "unknown model: $m (choose from unet unet-continue unet-hints pix2pix cae dcnn resnet densenet, --ship)" >&2
+    *) echo "unknown model: $m (choose from unet unet-fast unet-continue unet-hints pix2pix cae dcnn resnet densenet, --ship)" >&2
        exit 2 ;;
   esac
 done
