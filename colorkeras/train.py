@@ -20,7 +20,7 @@ import os
 import sys
 
 from colorkeras import cli
-from colorkeras.training_config import SELECTIONS, TrainConfig
+from colorkeras.training_config import SELECTIONS, TrainConfig, resolve_defaults
 
 def build_parser():
     parser = cli.ArgumentParser(
@@ -151,7 +151,7 @@ def config_from_args(args):
     values["cpu_limit"] = args.cpu_limit or 0.0
     values["min_colorfulness"] = args.min_colorfulness or 0.0
     values["select_fraction"] = args.select_fraction or 0.0
-    return TrainConfig(**values)
+    return resolve_defaults(TrainConfig(**values))
 
 
 def main(argv=None):

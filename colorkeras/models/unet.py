@@ -62,7 +62,7 @@ class UNet(ColorizationNetwork):
             there. The output keeps the input's own luminance, and the eye
             takes colour at low resolution (JPEG halves it); a
             classification head costs 2.7x less per step at 2 than at 1,
-            and 4 (the default with a backbone; 1 without) cheaper again.
+            and 4 (the default with a backbone) cheaper again.
         head, temperature: see `colorkeras.models.network.HEAD_HPARAMS`.
 
     Examples:
@@ -75,13 +75,13 @@ class UNet(ColorizationNetwork):
 
     HPARAMS = dict(depth=4, base_filters=16, kernel_size=3, activation="relu", dropout=0.0,
                    upsampling="transpose", backbone="none", encoder_weights="imagenet",
-                   output_stride=None)
+                   output_stride=1)
 
     @classmethod
     def check_hparams(cls, hparams):
         merged = super().check_hparams(hparams)
-        if merged["output_stride"] is None:  # recorded as a number in the saved config
-            merged["output_stride"] = 4 if merged["backbone"] != "none" else 1
+        if "output_stride" not in hparams and merged["backbone"] != "none":
+            merged["output_stride"] = 4  # a backbone's default; saved configs name theirs
         return merged
 
     @classmethod
