@@ -124,8 +124,8 @@ def profile(batch, size, steps, repeats, output_stride=2, policy="float32"):
         return lambda: model.train_on_batch(gray, target)
 
     variants = [
-        ("fit step: encoder trained at 0.1x (today's fine-tune)", {}),
-        ("fit step: encoder 'frozen' by a zero rate (today's frozen)", {"encoder_scale": 0.0}),
+        ("fit step: encoder trained at 0.1x (the old recipe's fine-tune)", {}),
+        ("fit step: encoder 'frozen' by a zero rate (0.2's frozen phase)", {"encoder_scale": 0.0}),
         ("fit step: encoder non-trainable", {"encoder_trainable": False}),
         ("fit step: encoder non-trainable, no RGB metrics in training",
          {"encoder_trainable": False, "rgb_metrics": False}),
