@@ -118,7 +118,18 @@ def main(argv=None):
                         help="CPU-minute budget of the after run, validation included")
     parser.add_argument("--report-only", action="store_true",
                         help="print the curves of runs already in --out, train nothing")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="first print where one step of today's default goes "
+                        "(benchmarks/step_profile.py at stride 4, bfloat16; a few minutes)")
     args = parser.parse_args(argv)
+    if args.breakdown:
+        try:
+            from benchmarks import step_profile
+        except ImportError:  # run as a script: this folder is on the path, not its parent
+            import step_profile
+
+        step_profile.main(["--steps", "4", "--repeats", "3", "--output-stride", "4",
+                           "--policy", "mixed_bfloat16"])
     if not args.report_only:
         if not args.data:
             parser.error("--data is needed to train (or give --report-only)")
