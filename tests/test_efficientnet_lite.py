@@ -259,8 +259,8 @@ def test_schedule_freezes_the_encoder_then_fine_tunes_it():
                          freeze_encoder_epochs=1, encoder_lr_scale=0.1,
                          hparams=dict(TINY_ENCODER_UNET))
     trainer = build_colorizer(config)
-    gray = tf.random.uniform((2, 64, 64, 1), seed=0)
-    target = tf.random.uniform((2, 64, 64, 2), -0.3, 0.3, seed=1)
+    gray = tf.random.uniform((2, 32, 32, 1), seed=0)
+    target = tf.random.uniform((2, 32, 32, 2), -0.3, 0.3, seed=1)
     trainer.build_state(gray)
     encoder = efficientnet_lite.encoders_of(trainer.network)[0]
     decoder_layer = trainer.network.get_layer("dec3_block1_conv")
@@ -314,8 +314,8 @@ def test_pix2pix_trains_an_encoder_generator_with_the_classification_loss():
                          hparams=dict(TINY_ENCODER_UNET, output_stride=2),
                          d_hparams={"num_layers": 2, "base_filters": 4})
     gan = build_colorizer(config)
-    gray = tf.random.uniform((2, 64, 64, 1), seed=0)
-    target = tf.random.uniform((2, 64, 64, 2), -0.3, 0.3, seed=1)
+    gray = tf.random.uniform((2, 32, 32, 1), seed=0)
+    target = tf.random.uniform((2, 32, 32, 2), -0.3, 0.3, seed=1)
     gan.build_state(gray)
     assert color_space_of(gan.generator) == "lab"
     groups = {
