@@ -32,6 +32,8 @@ COMMON = ["--image-size", "256", "--crop-size", "128", "--batch-size", "16",
           "--class-rebalance", "1.0", "--learning-rate", "0.001",
           "--hparam", "backbone=efficientnet_lite0", "--hparam", "base_filters=16",
           "--reduce-lr-patience", "2", "--select", "delta_e2000", "--select-fraction", "0.06"]
+CROPS_PER_EPOCH = (int(COMMON[COMMON.index("--steps-per-epoch") + 1])
+                   * int(COMMON[COMMON.index("--batch-size") + 1]))
 RECIPES = {
     "before": ["--hparam", "output_stride=2", "--freeze-encoder-epochs", "3",
                "--encoder-lr-scale", "0.1", "--rgb-metrics-in-training"],
@@ -48,7 +50,7 @@ def curve(run):
     for row in rows:
         epoch = int(row["epoch"]) + 1
         training_cpu = float(row["cpu_seconds"]) - float(row.get("validation_cpu_seconds") or 0)
-        points.append((epoch, epoch * 200 * 16, training_cpu / 60,
+        points.append((epoch, epoch * CROPS_PER_EPOCH, training_cpu / 60,
                        float(row["val_delta_e2000"]), float(row["val_colorfulness_ratio"])))
     return points
 
@@ -59,9 +61,9 @@ def minutes_to_reach(points, target):
 
 
 def crops_per_cpu_second(points):
-    """Crops per training CPU-second of each epoch (its 3,200 crops over its CPU time)."""
+    """Crops per training CPU-second of each epoch (its crops over its CPU time)."""
     edges = [0.0] + [minutes for _, _, minutes, _, _ in points]
-    return [3200 / ((b - a) * 60) for a, b in zip(edges, edges[1:])]
+    return [CROPS_PER_EPOCH / ((b - a) * 60) for a, b in zip(edges, edges[1:])]
 
 
 def report(out):
@@ -79,7 +81,7 @@ def report(out):
                 cells += [f"{minutes:.1f}", f"{delta_e:.3f}", f"{ratio:.3f}"]
             else:
                 cells += ["", "", ""]
-        epoch, crops = index + 1, (index + 1) * 3200
+        epoch, crops = index + 1, (index + 1) * CROPS_PER_EPOCH
         print(f"| {epoch} | {crops:,} | " + " | ".join(cells) + " |")
     for name, command in RECIPES.items():
         print(f"{name}: " + " ".join(command))
@@ -114,7 +116,7 @@ def main(argv=None):
     parser.add_argument("--out", default="runs/ttq", help="folder for the two runs")
     parser.add_argument("--before-minutes", type=float, default=60,
                         help="CPU-minute budget of the before run, validation included")
-    parser.add_argument("--after-minutes", type=float, default=40,
+    parser.add_argument("--after-minutes", type=float, default=60,
                         help="CPU-minute budget of the after run, validation included")
     parser.add_argument("--report-only", action="store_true",
                         help="print the curves of runs already in --out, train nothing")

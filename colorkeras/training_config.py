@@ -37,7 +37,7 @@ class TrainConfig:
     learning_rate: float = 2e-3
     out: str = os.path.join("runs", "unet")
     seed: int = 0
-    mixed_precision: bool = None  # None: `fast_precision_default` decides
+    mixed_precision: bool = None  # None: `resolve_defaults` decides
     steps_per_execution: int = 1
     time_limit: float = 0.0
     cpu_limit: float = 0.0
@@ -95,8 +95,10 @@ def train_arguments(config):
         if name in ("hparams", "d_hparams"):
             for key, item in value.items():
                 args += [flag, f"{key}={_flag_value(item)}"]
-        elif isinstance(value, bool):
-            args += [flag] if value else ["--no-" + flag[2:]] if field.default is None else []
+        elif isinstance(value, bool) and value:
+            args.append(flag)
+        elif isinstance(value, bool):  # an automatic default is named when it is off too
+            args += ["--no-" + flag[2:]] if field.default is None else []
         elif value is not None:
             args += [flag, str(value)]
     if config.verbose == 2:

@@ -80,7 +80,7 @@ def wait_for_file(path, timeout=10.0):
 # so that under -n no worker is left with one of them at the end. Others follow
 # in their collection order.
 LONGEST_FIRST = (
-    "test_multi_worker.py",  # ~150: 2-worker clusters, a kill and a restart
+    "test_multi_worker.py",  # ~60: a 2-worker cluster, killed and restarted
     "test_architectures.py",  # ~100: every architecture through the harness
     "test_pix2pix.py",
     "test_efficientnet_lite.py",

@@ -71,19 +71,17 @@ def weights(path):
     return [w.numpy() for w in keras.models.load_model(path).trainable_weights]
 
 
-def check_like_one_process(args, out, tmp_path, run_command, cluster_weights=None):
+def check_like_one_process(args, out, tmp_path, run_command, cluster_weights):
     """``out``, a cluster run, holds what one process trains with ``args``.
 
-    The same files (only the chief wrote) and the same weights: those of
-    ``out/last.keras``, or ``cluster_weights``. The one process is this one, one
-    thread per op pool as the workers: no third TensorFlow start.
+    The same files (only the chief wrote) and the same weights,
+    ``cluster_weights``. The one process is this one, one thread per op pool
+    as the workers: no third TensorFlow start.
     """
     single = tmp_path / "single"
     code, _, err = run_command(train.main, *args, "--out", single)
     assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in single.iterdir())
-    if cluster_weights is None:
-        cluster_weights = weights(out / "last.keras")
     for a, b in zip(weights(single / "last.keras"), cluster_weights):
         np.testing.assert_allclose(b, a, atol=WEIGHT_TOLERANCE)
 
