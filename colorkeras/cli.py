@@ -73,7 +73,11 @@ def non_negative_int(text):
 
 def count_or_all(text):
     """argparse type for an epoch count that may be zero, or "all"."""
-    return "all" if text == "all" else non_negative_int(text)
+    if text == "all":
+        return text
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number or 'all', got {text!r}")
+    return non_negative_int(text)
 
 
 def positive_float(text):

@@ -1,5 +1,6 @@
 """`python -m colorkeras.train`: outputs, resume, and one-line errors."""
 
+import argparse
 import json
 
 import keras
@@ -8,7 +9,7 @@ import pytest
 from conftest import TINY_TRAIN as TINY
 from conftest import read_csv
 
-from colorkeras import train, training, training_config
+from colorkeras import cli, train, training, training_config
 
 
 def _history_rows(out):
@@ -269,6 +270,8 @@ def test_an_imagenet_backbone_trains_the_fast_recipe_by_default(monkeypatch):
     assert parsed("--hparam", "backbone=efficientnet_lite0").mixed_precision is False
     with pytest.raises(SystemExit):
         train.build_parser().parse_args(["--freeze-encoder-epochs", "some"])
+    with pytest.raises(argparse.ArgumentTypeError, match="whole number.*'all'"):
+        cli.count_or_all("some")
 
 
 @pytest.mark.parametrize("setting, frozen", [("all", [True] * 4), (2, [True, True, False, False]),
