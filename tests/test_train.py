@@ -268,6 +268,14 @@ def test_an_imagenet_backbone_trains_the_fast_recipe_by_default(monkeypatch):
     assert "--no-mixed-precision" in training_config.train_arguments(old)
     monkeypatch.setattr(training_config, "fast_half_precision", lambda: False)
     assert parsed("--hparam", "backbone=efficientnet_lite0").mixed_precision is False
+    # A Pix2Pix on that backbone gets the narrow PatchGAN, unless its width is named.
+    gan = parsed("--model", "pix2pix", "--hparam", "backbone=efficientnet_lite0",
+                 "--d-hparam", "num_layers=2")
+    assert gan.d_hparams == {"num_layers": 2, "base_filters": 16}
+    assert "base_filters=16" in " ".join(training_config.train_arguments(gan))
+    assert parsed("--model", "pix2pix", "--hparam", "backbone=efficientnet_lite0",
+                  "--d-hparam", "base_filters=64").d_hparams == {"base_filters": 64}
+    assert parsed("--model", "pix2pix").d_hparams == {}  # no backbone: pix2pix's own 64
     with pytest.raises(SystemExit):
         train.build_parser().parse_args(["--freeze-encoder-epochs", "some"])
     with pytest.raises(argparse.ArgumentTypeError, match="whole number.*'all'"):

@@ -125,6 +125,9 @@ for m in "${models[@]}"; do
       # not L1's ~0.05, so lambda 1 or 3 (the GAN's weight as in L1's pix2pix) raised the
       # colour (CF 0.60 / 0.55 after 300 steps) but took select ΔE2000 to 10.96 / 10.50,
       # above gray's 10.40; lambda 10 gave 9.73 then 9.90 at CF 0.46-0.48.
+      # Its own settings are pinned: today's defaults for a backbone generator (encoder
+      # frozen, bfloat16, a PatchGAN of base 16) train the same per crop 3.4x cheaper
+      # (benchmarks/time_to_quality.py --pair pix2pix); drop the pins to use them.
       if [ ! -f runs/ship-unet/shipped.keras ]; then
         python tuning/choose_temperature.py runs/ship-unet/model.keras --data "$photos" \
             --select-fraction 0.06 --out runs/ship-unet/shipped.keras
@@ -133,7 +136,8 @@ for m in "${models[@]}"; do
           --loss classification --class-rebalance 1.0 --learning-rate 0.0001 \
           --hparam backbone=efficientnet_lite0 --hparam base_filters=16 \
           --hparam output_stride=2 --lambda 100 --gan-loss lsgan --d-learning-rate 0.0002 \
-          --d-hparam num_layers=3 --steps-per-epoch 100 --freeze-encoder-epochs 0 \
+          --d-hparam num_layers=3 --d-hparam base_filters=64 --steps-per-epoch 100 \
+          --freeze-encoder-epochs 0 \
           --encoder-lr-scale 0.1 --no-mixed-precision \
           --select delta_e2000 --select-fraction 0.06 \
           --init-from runs/ship-unet/shipped.keras ;;
