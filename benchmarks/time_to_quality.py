@@ -2,6 +2,8 @@
 
     python benchmarks/time_to_quality.py --data ../shared/data/photos --out runs/ttq
     python benchmarks/time_to_quality.py --out runs/ttq --report-only
+    python benchmarks/time_to_quality.py --pair pix2pix --data ../shared/data/photos \
+        --out runs/ttq-gan
 
 Some levers change what a step learns (logits at output stride 4, an encoder
 that never fine-tunes), so crops per CPU-second alone would not say whether
@@ -17,6 +19,13 @@ CPU time counts every thread of the training process, so it holds on a shared
 machine. Validation (on the 631 `select` photos after each 200-step epoch) is
 left out of the x-axis: it is the same work per epoch for both and is not
 training. Runs resume where they stopped, so the budgets can be raised later.
+
+``--pair pix2pix`` does the same for the GAN fine-tune that makes the shipped
+``pix2pix``: both start from the shipped ``unet`` (``--init-from``), "before" is
+the recipe it shipped with (encoder fine-tuned at 0.1x, float32, RGB metrics, a
+PatchGAN of base 64) and "after" today's defaults for a backbone generator
+(encoder frozen, bfloat16 where native, no RGB metrics, a PatchGAN of base 16).
+``--recipe`` runs one of the two, so both can train side by side.
 """
 
 import argparse
@@ -26,31 +35,52 @@ import statistics
 import subprocess
 import sys
 
-COMMON = ["--image-size", "256", "--crop-size", "128", "--batch-size", "16",
-          "--steps-per-epoch", "200", "--seed", "0", "--quiet", "--epochs", "1000",
-          "--model", "unet", "--color-space", "lab", "--loss", "classification",
-          "--class-rebalance", "1.0", "--learning-rate", "0.001",
-          "--hparam", "backbone=efficientnet_lite0", "--hparam", "base_filters=16",
-          "--reduce-lr-patience", "2", "--select", "delta_e2000", "--select-fraction", "0.06"]
-CROPS_PER_EPOCH = (int(COMMON[COMMON.index("--steps-per-epoch") + 1])
-                   * int(COMMON[COMMON.index("--batch-size") + 1]))
-RECIPES = {
+UNET_COMMON = ["--image-size", "256", "--crop-size", "128", "--batch-size", "16",
+               "--steps-per-epoch", "200", "--seed", "0", "--quiet", "--epochs", "1000",
+               "--model", "unet", "--color-space", "lab", "--loss", "classification",
+               "--class-rebalance", "1.0", "--learning-rate", "0.001",
+               "--hparam", "backbone=efficientnet_lite0", "--hparam", "base_filters=16",
+               "--reduce-lr-patience", "2", "--select", "delta_e2000", "--select-fraction", "0.06"]
+UNET_RECIPES = {
     "before": ["--hparam", "output_stride=2", "--freeze-encoder-epochs", "3",
                "--encoder-lr-scale", "0.1", "--rgb-metrics-in-training"],
     "after": ["--hparam", "output_stride=4", "--freeze-encoder-epochs", "all",
               "--mixed-precision"],
 }
+# The shipped pix2pix's fine-tune (tuning/retrain_shipped.sh), 100-step epochs.
+PIX2PIX_COMMON = ["--image-size", "256", "--crop-size", "128", "--batch-size", "16",
+                  "--steps-per-epoch", "100", "--seed", "0", "--quiet", "--epochs", "1000",
+                  "--model", "pix2pix", "--generator", "unet", "--color-space", "lab",
+                  "--loss", "classification", "--class-rebalance", "1.0",
+                  "--learning-rate", "0.0001", "--hparam", "backbone=efficientnet_lite0",
+                  "--hparam", "base_filters=16", "--hparam", "output_stride=2",
+                  "--lambda", "100", "--gan-loss", "lsgan", "--d-learning-rate", "0.0002",
+                  "--d-hparam", "num_layers=3", "--select", "delta_e2000",
+                  "--select-fraction", "0.06", "--init-from", "exported_models/unet/unet.keras"]
+PIX2PIX_RECIPES = {
+    "before": ["--freeze-encoder-epochs", "0", "--encoder-lr-scale", "0.1",
+               "--no-mixed-precision", "--rgb-metrics-in-training",
+               "--d-hparam", "base_filters=64"],
+    "after": ["--freeze-encoder-epochs", "all", "--mixed-precision"],
+}
+PAIRS = {"unet": (UNET_COMMON, UNET_RECIPES), "pix2pix": (PIX2PIX_COMMON, PIX2PIX_RECIPES)}
 
 
-def curve(run):
-    """(epoch, crops, training CPU-minutes, select ΔE2000, colourfulness ratio) per epoch."""
+def crops_per_epoch(common):
+    """Steps per epoch times batch size, read from a pair's shared arguments."""
+    return (int(common[common.index("--steps-per-epoch") + 1])
+            * int(common[common.index("--batch-size") + 1]))
+
+
+def curve(run, crops):
+    """(epoch, crops seen, training CPU-minutes, select ΔE2000, CF ratio) per epoch of ``crops``."""
     with open(os.path.join(run, "history.csv"), newline="") as f:
         rows = list(csv.DictReader(f))
     points = []
     for row in rows:
         epoch = int(row["epoch"]) + 1
         training_cpu = float(row["cpu_seconds"]) - float(row.get("validation_cpu_seconds") or 0)
-        points.append((epoch, epoch * CROPS_PER_EPOCH, training_cpu / 60,
+        points.append((epoch, epoch * crops, training_cpu / 60,
                        float(row["val_delta_e2000"]), float(row["val_colorfulness_ratio"])))
     return points
 
@@ -62,13 +92,15 @@ def minutes_to_reach(points, target):
 
 def crops_per_cpu_second(points):
     """Crops per training CPU-second of each epoch (its crops over its CPU time)."""
-    edges = [0.0] + [minutes for _, _, minutes, _, _ in points]
-    return [CROPS_PER_EPOCH / ((b - a) * 60) for a, b in zip(edges, edges[1:])]
+    edges = [(0, 0.0)] + [(crops, minutes) for _, crops, minutes, _, _ in points]
+    return [(c1 - c0) / ((m1 - m0) * 60) for (c0, m0), (c1, m1) in zip(edges, edges[1:])]
 
 
-def report(out):
+def report(out, pair="unet"):
     """Print both curves, the speed and the time-to-quality ratio; return the ratio."""
-    curves = {name: curve(os.path.join(out, name)) for name in RECIPES}
+    common, recipes = PAIRS[pair]
+    crops = crops_per_epoch(common)
+    curves = {name: curve(os.path.join(out, name), crops) for name in recipes}
     before, after = curves["before"], curves["after"]
     print("| epoch | crops | before: CPU-min | before: select ΔE2000 | before: CF ratio "
           "| after: CPU-min | after: select ΔE2000 | after: CF ratio |")
@@ -81,9 +113,8 @@ def report(out):
                 cells += [f"{minutes:.1f}", f"{delta_e:.3f}", f"{ratio:.3f}"]
             else:
                 cells += ["", "", ""]
-        epoch, crops = index + 1, (index + 1) * CROPS_PER_EPOCH
-        print(f"| {epoch} | {crops:,} | " + " | ".join(cells) + " |")
-    for name, command in RECIPES.items():
+        print(f"| {index + 1} | {(index + 1) * crops:,} | " + " | ".join(cells) + " |")
+    for name, command in recipes.items():
         print(f"{name}: " + " ".join(command))
 
     speeds = {name: crops_per_cpu_second(points) for name, points in curves.items()}
@@ -113,6 +144,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", help="photo folder with train/ (the project's: "
                         "../shared/data/photos); not needed with --report-only")
+    parser.add_argument("--pair", choices=sorted(PAIRS), default="unet",
+                        help="which recipe's two versions: the encoder U-Net's training "
+                        "(default) or the Pix2Pix fine-tune that starts from the shipped unet")
+    parser.add_argument("--recipe", choices=["before", "after"], action="append",
+                        help="train only this one (repeatable; default both, one after "
+                        "the other), so the two can run side by side")
     parser.add_argument("--out", default="runs/ttq", help="folder for the two runs")
     parser.add_argument("--before-minutes", type=float, default=60,
                         help="CPU-minute budget of the before run, validation included")
@@ -135,11 +172,18 @@ def main(argv=None):
     if not args.report_only:
         if not args.data:
             parser.error("--data is needed to train (or give --report-only)")
-        for name, minutes in (("before", args.before_minutes), ("after", args.after_minutes)):
-            subprocess.run([sys.executable, "-m", "colorkeras.train", *COMMON, *RECIPES[name],
+        common, recipes = PAIRS[args.pair]
+        budgets = {"before": args.before_minutes, "after": args.after_minutes}
+        for name in args.recipe or list(budgets):
+            minutes = budgets[name]
+            subprocess.run([sys.executable, "-m", "colorkeras.train", *common, *recipes[name],
                             "--data", args.data, "--cpu-limit", str(minutes),
                             "--out", os.path.join(args.out, name)], check=True)
-    report(args.out)
+    if all(os.path.exists(os.path.join(args.out, name, "history.csv"))
+           for name in PAIRS[args.pair][1]):
+        report(args.out, args.pair)
+    else:
+        print(f"both runs are needed for the report: see {args.out}/before and /after")
 
 
 if __name__ == "__main__":
