@@ -34,14 +34,8 @@ for path in sys.argv[1:]:
 
 
 @pytest.mark.slow
-def test_a_bare_import_loads_every_shipped_model_and_a_trained_one(tmp_path):
-    from colorkeras import train
-
-    run = tmp_path / "run"
-    train.main(["--model", "unet", "--hparam", "depth=1", "--hparam", "base_filters=4",
-                "--epochs", "1", "--image-size", "32", "--crop-size", "16",
-                "--batch-size", "2", "--steps-per-epoch", "1", "--quiet", "--out", str(run)])
-    paths = [*SHIPPED, run / "model.keras"]
+def test_a_bare_import_loads_every_shipped_model_and_a_trained_one(trained_run):
+    paths = [*SHIPPED, trained_run.out / "model.keras"]
     assert len(SHIPPED) >= 6
     result = _python(LOAD_ALL, *map(str, paths))
     assert result.returncode == 0, result.stderr[-2000:]
