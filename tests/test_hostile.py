@@ -23,7 +23,6 @@ from PIL import Image
 import colorkeras
 from colorkeras import cli, inference, runtimes
 from colorkeras.errors import InputError
-from colorkeras.models import build_model
 
 colorize_command = importlib.import_module("colorkeras.colorize_command")
 export_command = importlib.import_module("colorkeras.export")
@@ -34,12 +33,9 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def network_file(tmp_path_factory):
-    """A tiny untrained U-Net colorizer saved as ``.keras``."""
-    keras.utils.set_random_seed(0)
-    path = tmp_path_factory.mktemp("network") / "tiny.keras"
-    build_model("unet", color_space="yuv", depth=2, base_filters=4).save(path)
-    return path
+def network_file(tiny_networks):
+    """The shared tiny untrained YUV U-Net colorizer, saved as ``.keras``."""
+    return tiny_networks("unet", "yuv")
 
 
 @pytest.fixture(scope="module")
