@@ -23,8 +23,8 @@ training. Runs resume where they stopped, so the budgets can be raised later.
 ``--pair pix2pix`` does the same for the GAN fine-tune that makes the shipped
 ``pix2pix``: both start from the shipped ``unet`` (``--init-from``), "before" is
 the recipe it shipped with (encoder fine-tuned at 0.1x, float32, RGB metrics, a
-PatchGAN of base 64) and "after" today's defaults for a backbone generator
-(encoder frozen, bfloat16 where native, no RGB metrics, a PatchGAN of base 16).
+PatchGAN of base 64) and "after" today's defaults for a backbone generator (the
+same, but a PatchGAN of base 16 and no RGB metrics in training steps).
 ``--recipe`` runs one of the two, so both can train side by side.
 """
 
@@ -61,7 +61,7 @@ PIX2PIX_RECIPES = {
     "before": ["--freeze-encoder-epochs", "0", "--encoder-lr-scale", "0.1",
                "--no-mixed-precision", "--rgb-metrics-in-training",
                "--d-hparam", "base_filters=64"],
-    "after": ["--freeze-encoder-epochs", "all", "--mixed-precision"],
+    "after": [],  # today's defaults
 }
 PAIRS = {"unet": (UNET_COMMON, UNET_RECIPES), "pix2pix": (PIX2PIX_COMMON, PIX2PIX_RECIPES)}
 

@@ -59,8 +59,8 @@ def build_parser():
     group.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction,
                        default=None,
                        help="compute in bfloat16 (float16 on a GPU), keep float32 weights "
-                       "(default: on for an ImageNet backbone where the hardware has native "
-                       "bfloat16 or a GPU, else off)")
+                       "(default: on for an ImageNet backbone that stays frozen, where the "
+                       "hardware has native bfloat16 or a GPU; else off)")
     group.add_argument("--time-limit", type=cli.positive_float, default=None, metavar="MINUTES",
                        help="stop after the first epoch that ends past this many minutes "
                        "of training, counted across resumed sessions")
@@ -87,9 +87,10 @@ def build_parser():
     group = parser.add_argument_group("ImageNet encoder (--hparam backbone=efficientnet_lite0)")
     group.add_argument("--freeze-encoder-epochs", type=cli.count_or_all,
                        default=defaults.freeze_encoder_epochs, metavar="N",
-                       help="train only the decoder for the first N epochs, or 'all' "
-                       "(default): the encoder keeps its ImageNet weights, and a step is "
-                       "about 1.3x cheaper without its backward pass")
+                       help="train only the decoder for the first N epochs, or 'all': "
+                       "the encoder keeps its ImageNet weights, and a step is about 1.3x "
+                       "cheaper without its backward pass (default: all; 0 for --model "
+                       "pix2pix, whose fine-tune stalls with the encoder frozen)")
     group.add_argument("--encoder-lr-scale", type=cli.positive_float,
                        default=defaults.encoder_lr_scale, metavar="SCALE",
                        help="then fine-tune the encoder at SCALE x --learning-rate "

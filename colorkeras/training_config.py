@@ -46,7 +46,7 @@ class TrainConfig:
     min_colorfulness: float = 0.0
     select_fraction: float = 0.0
     reduce_lr_patience: int = 0
-    freeze_encoder_epochs: object = "all"  # epochs, or "all": never fine-tuned
+    freeze_encoder_epochs: object = None  # epochs, "all": never fine-tuned; None: decided
     encoder_lr_scale: float = 0.1
     class_rebalance: float = 0.5
     freeze_base: bool = False
@@ -115,20 +115,32 @@ FAST_DISCRIMINATOR_FILTERS = 16
 def resolve_defaults(config):
     """``config`` with its automatic settings decided, as ``config.json`` records them.
 
-    ``mixed_precision=None`` becomes True for a network on an ImageNet
-    backbone where the hardware computes half precision natively (a GPU, or a
-    CPU with AVX512-BF16 or AMX), where it makes a step about 1.25x cheaper;
-    otherwise False (bfloat16 emulated on an older CPU is slower). A Pix2Pix
-    whose generator has such a backbone gets a PatchGAN of
-    `FAST_DISCRIMINATOR_FILTERS` unless ``d_hparams`` names ``base_filters``.
+    Measured on the project's CPU (docs/training-throughput.md):
+
+    - ``freeze_encoder_epochs=None`` becomes "all" (an ImageNet encoder never
+      trains: a fresh decoder learns more per CPU-minute so), but 0 for
+      Pix2Pix, whose fine-tune of a trained generator stalls with the encoder
+      frozen and goes on improving with it fine-tuned.
+    - ``mixed_precision=None`` becomes True for a network on an ImageNet
+      backbone that stays frozen, where the hardware computes half precision
+      natively (a GPU, or a CPU with AVX512-BF16 or AMX): a step is about
+      1.25x cheaper. Otherwise False: bfloat16 emulated on an older CPU is
+      slower, and so is the encoder's depthwise backward pass in bfloat16.
+    - A Pix2Pix whose generator has such a backbone gets a PatchGAN of
+      `FAST_DISCRIMINATOR_FILTERS` unless ``d_hparams`` names ``base_filters``.
     """
     backbone = config.hparams.get("backbone", "none") != "none"
+    if config.freeze_encoder_epochs is None:
+        config = dataclasses.replace(
+            config, freeze_encoder_epochs=0 if config.model == "pix2pix" else "all")
     if config.model == "pix2pix" and backbone and "base_filters" not in config.d_hparams:
         config = dataclasses.replace(
             config, d_hparams={**config.d_hparams, "base_filters": FAST_DISCRIMINATOR_FILTERS})
     if config.mixed_precision is not None:
         return config
-    return dataclasses.replace(config, mixed_precision=backbone and fast_half_precision())
+    frozen = config.freeze_encoder_epochs == "all"
+    return dataclasses.replace(
+        config, mixed_precision=backbone and frozen and fast_half_precision())
 
 
 def fast_half_precision():

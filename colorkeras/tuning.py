@@ -32,6 +32,7 @@ import keras_tuner
 
 from colorkeras import grids, training
 from colorkeras.errors import InputError
+from colorkeras.training_config import resolve_defaults
 
 TRIALS_DIR = "trials"
 SEARCH_FILE = "search.json"
@@ -177,7 +178,10 @@ class ColorizationHyperModel(keras_tuner.HyperModel):
 
     def config(self, hp, out=None):
         values = {key: hp.Choice(key, vals) for key, vals in self.grid.values.items()}
-        config = trial_config(self.base, self.grid, values)
+        # Decided as `train` decides them, but in float32: trials run under the
+        # search's policy, whatever the hardware.
+        config = resolve_defaults(dataclasses.replace(
+            trial_config(self.base, self.grid, values), mixed_precision=False))
         return dataclasses.replace(config, out=out) if out else config
 
     def build(self, hp):

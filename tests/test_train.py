@@ -268,11 +268,18 @@ def test_an_imagenet_backbone_trains_the_fast_recipe_by_default(monkeypatch):
     assert "--no-mixed-precision" in training_config.train_arguments(old)
     monkeypatch.setattr(training_config, "fast_half_precision", lambda: False)
     assert parsed("--hparam", "backbone=efficientnet_lite0").mixed_precision is False
-    # A Pix2Pix on that backbone gets the narrow PatchGAN, unless its width is named.
+    # A Pix2Pix on that backbone gets the narrow PatchGAN, unless its width is named,
+    # and fine-tunes its encoder from the start, so in float32.
+    monkeypatch.setattr(training_config, "fast_half_precision", lambda: True)
     gan = parsed("--model", "pix2pix", "--hparam", "backbone=efficientnet_lite0",
                  "--d-hparam", "num_layers=2")
     assert gan.d_hparams == {"num_layers": 2, "base_filters": 16}
-    assert "base_filters=16" in " ".join(training_config.train_arguments(gan))
+    assert gan.freeze_encoder_epochs == 0 and gan.mixed_precision is False
+    repeated = " ".join(training_config.train_arguments(gan))
+    assert "base_filters=16" in repeated and "--freeze-encoder-epochs 0" in repeated
+    # An encoder that is fine-tuned at some point trains in float32 by default.
+    assert parsed("--hparam", "backbone=efficientnet_lite0", "--freeze-encoder-epochs",
+                  "3").mixed_precision is False
     assert parsed("--model", "pix2pix", "--hparam", "backbone=efficientnet_lite0",
                   "--d-hparam", "base_filters=64").d_hparams == {"base_filters": 64}
     assert parsed("--model", "pix2pix").d_hparams == {}  # no backbone: pix2pix's own 64
