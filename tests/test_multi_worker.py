@@ -96,14 +96,14 @@ def test_a_killed_pix2pix_run_trains_like_one_process_and_resumes_when_every_wor
     and the restarted cluster runs no epoch twice. The Colorizer's own step on
     several replicas is compared in test_distribution.py.
     """
-    args = [*PIX2PIX, *COMMON, "--epochs", "4"]
+    args = [*PIX2PIX, *COMMON, "--epochs", "3"]
     out = tmp_path / "run"
     workers = start_workers(args, out, tmp_path)
     history = pathlib.Path(out / "history.csv")
     deadline = time.time() + TIMEOUT
     while time.time() < deadline and not (history.is_file() and
-                                          len(history.read_text().splitlines()) >= 3):
-        time.sleep(0.2)  # until two epochs are logged
+                                          len(history.read_text().splitlines()) >= 2):
+        time.sleep(0.2)  # until an epoch is logged
     assert history.is_file(), "the run logged no epoch"
     workers[1].send_signal(signal.SIGKILL)  # a worker dies...
     time.sleep(2)
@@ -111,7 +111,7 @@ def test_a_killed_pix2pix_run_trains_like_one_process_and_resumes_when_every_wor
     for w in workers:
         w.communicate(timeout=TIMEOUT)
     done = len(read_csv(history))
-    assert 2 <= done < 4
+    assert 1 <= done < 3
     at_kill = weights(out / "last.keras")  # written before the chief stalled, 2 s later
     check_like_one_process([*args[:-1], str(done)], out, tmp_path, run_command, at_kill)
     left_by_the_kill = set((tmp_path / "tmp").iterdir())
@@ -119,7 +119,7 @@ def test_a_killed_pix2pix_run_trains_like_one_process_and_resumes_when_every_wor
     assert "Best model" in chief and "Worker done" in worker
     assert set((tmp_path / "tmp").iterdir()) == left_by_the_kill  # the worker's copy is gone
     epochs = [int(row["epoch"]) for row in read_csv(history)]
-    assert epochs == list(range(4))  # resumed after the last finished epoch, none twice
+    assert epochs == list(range(3))  # resumed after the last finished epoch, none twice
     # The restarted workers trained on, and the chosen model is a working colorizer.
     assert any(not np.array_equal(a, b) for a, b in zip(at_kill, weights(out / "last.keras")))
     model = keras.models.load_model(out / "model.keras", safe_mode=True)
