@@ -15,8 +15,11 @@
 
 How the suite runs (the README's ``python -m pytest -q -n auto``):
 
-- TensorFlow in this process uses one thread per op pool: the networks are
-  tiny, so more threads only spin, and under ``-n`` each worker has a core.
+- TensorFlow uses one thread per op pool, in this process and in every
+  process a test starts (``TF_NUM_INTRAOP_THREADS``/``INTEROP``, inherited):
+  the networks are tiny, so more threads only spin, and under ``-n`` each
+  worker has a core. A cluster of three processes with TensorFlow's default
+  pools beside the other worker's tests made both several times slower.
 - Nor does it run Grappler, TensorFlow's graph optimizer, on the graphs traced
   here: on networks of a few thousand weights, optimizing a graph costs more
   than it saves (about a tenth of the suite's CPU time). The semantics are the
@@ -105,6 +108,8 @@ LONGEST_FIRST = (
 def pytest_configure(config):
     from colorkeras.terminal import native_output_silenced
 
+    for pool in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        os.environ.setdefault(pool, "1")  # for the processes tests start
     with native_output_silenced():  # its start-up notices, as the commands hide them
         import tensorflow as tf
     tf.config.threading.set_intra_op_parallelism_threads(1)

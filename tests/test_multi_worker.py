@@ -35,8 +35,7 @@ PIX2PIX = ["--model", "pix2pix", "--color-space", "lab", "--hparam", "depth=2",
 
 
 def environment(tmp_path, cluster=None, index=None):
-    env = {**os.environ, "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1",
-           "TMPDIR": str(tmp_path / "tmp")}
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}  # one thread a pool: conftest
     (tmp_path / "tmp").mkdir(exist_ok=True)
     env.pop("TF_CONFIG", None)
     if cluster is not None:
