@@ -24,7 +24,7 @@ How the suite runs (the README's ``python -m pytest -q -n auto``):
   here: on networks of a few thousand weights, optimizing a graph costs more
   than it saves (about a tenth of the suite's CPU time). The semantics are the
   same; Grappler's own rewrites are checked where they run for users, by the
-  tests that start commands as processes, which keep TensorFlow's defaults.
+  tests that start commands as processes, which keep it on.
 - With pytest-xdist's ``-n``, each test file runs whole on one worker (its
   module fixtures are built once), the files with the longest tests first.
 """

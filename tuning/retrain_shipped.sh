@@ -125,9 +125,9 @@ for m in "${models[@]}"; do
       # not L1's ~0.05, so lambda 1 or 3 (the GAN's weight as in L1's pix2pix) raised the
       # colour (CF 0.60 / 0.55 after 300 steps) but took select ΔE2000 to 10.96 / 10.50,
       # above gray's 10.40; lambda 10 gave 9.73 then 9.90 at CF 0.46-0.48.
-      # Its own settings are pinned: today's defaults for a backbone generator (a PatchGAN
-      # of base 16, no RGB metrics in steps) train the same per crop 2.3x cheaper
-      # (benchmarks/time_to_quality.py --pair pix2pix); drop the pins to use them.
+      # Its PatchGAN's width is pinned at 64; without the pin, today's default of 16 (with
+      # no RGB metrics in steps, already the default) trains the same per crop 2.3x
+      # cheaper (benchmarks/time_to_quality.py --pair pix2pix).
       if [ ! -f runs/ship-unet/shipped.keras ]; then
         python tuning/choose_temperature.py runs/ship-unet/model.keras --data "$photos" \
             --select-fraction 0.06 --out runs/ship-unet/shipped.keras
