@@ -291,8 +291,22 @@ def initialize_from(model, path):
     if shapes != [tuple(w.shape) for w in target.weights]:
         raise InputError(
             f"`init_from`: {path} is not the same network ({len(shapes)} weights of other "
-            f"shapes than the {len(target.weights)} of this run's {target.name})")
+            f"shapes than the {len(target.weights)} of this run's {target.name}"
+            f"{differing_hparams(source, target)})")
     target.set_weights(source.get_weights())
+
+
+# Settings that leave every weight's shape as it is, so they never explain a mismatch.
+SHAPELESS_HPARAMS = ("temperature", "encoder_weights")
+
+
+def differing_hparams(source, target):
+    """``; its output_stride is 2, this run's 4`` for each shaping setting they differ in."""
+    ours, theirs = getattr(target, "hparams", {}), getattr(source, "hparams", {})
+    names = [name for name in sorted(set(ours) & set(theirs))
+             if name not in SHAPELESS_HPARAMS and ours[name] != theirs[name]]
+    return "".join(f"; its {name} is {theirs[name]!r}, this run's {ours[name]!r}"
+                   for name in names)
 
 
 def time_budget_spent(config):
