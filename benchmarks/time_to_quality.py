@@ -20,12 +20,18 @@ machine. Validation (on the 631 `select` photos after each 200-step epoch) is
 left out of the x-axis: it is the same work per epoch for both and is not
 training. Runs resume where they stopped, so the budgets can be raised later.
 
-``--pair pix2pix`` does the same for the GAN fine-tune that makes the shipped
-``pix2pix``: both start from the shipped ``unet`` (``--init-from``), "before" is
-the recipe it shipped with (encoder fine-tuned at 0.1x, float32, RGB metrics, a
-PatchGAN of base 64) and "after" today's defaults for a backbone generator (the
-same, but a PatchGAN of base 16 and no RGB metrics in training steps).
-``--recipe`` runs one of the two, so both can train side by side.
+``--pair pix2pix`` does the same for the GAN fine-tune that makes ``pix2pix``
+from a trained ``unet``. "before" is the recipe the shipped ``pix2pix`` was made
+with: from the shipped ``unet`` (stride 2, ``select`` ΔE2000 10.09 after about
+200 CPU-minutes of U-Net training), encoder fine-tuned at 0.1x, float32, RGB
+metrics in every step, a PatchGAN of base 64. "after" is today's default for a
+backbone generator (logits at stride 4, a PatchGAN of base 16, no RGB metrics in
+training steps). A stride-2 ``unet`` cannot start a stride-4 generator, so
+"after" starts from a stride-4 ``unet`` of the same ``select`` ΔE2000: the
+``unet`` pair's "after" recipe trained for ``--start-epochs`` epochs (7 gives
+10.09, in 11 training CPU-minutes), in ``after-start``. Both GAN curves then
+start from the same quality; the report also gives each start's cost.
+``--recipe`` runs one of the two (with its start), so both can train side by side.
 """
 
 import argparse
@@ -53,17 +59,32 @@ PIX2PIX_COMMON = ["--image-size", "256", "--crop-size", "128", "--batch-size", "
                   "--model", "pix2pix", "--generator", "unet", "--color-space", "lab",
                   "--loss", "classification", "--class-rebalance", "1.0",
                   "--learning-rate", "0.0001", "--hparam", "backbone=efficientnet_lite0",
-                  "--hparam", "base_filters=16", "--hparam", "output_stride=2",
+                  "--hparam", "base_filters=16",
                   "--lambda", "100", "--gan-loss", "lsgan", "--d-learning-rate", "0.0002",
                   "--d-hparam", "num_layers=3", "--select", "delta_e2000",
-                  "--select-fraction", "0.06", "--init-from", "exported_models/unet/unet.keras"]
+                  "--select-fraction", "0.06"]
+# "after" is today's defaults from a stride-4 unet of the shipped unet's quality (AFTER_START).
+AFTER_START = "after-start"
 PIX2PIX_RECIPES = {
-    "before": ["--freeze-encoder-epochs", "0", "--encoder-lr-scale", "0.1",
+    "before": ["--hparam", "output_stride=2", "--init-from", "exported_models/unet/unet.keras",
+               "--freeze-encoder-epochs", "0", "--encoder-lr-scale", "0.1",
                "--no-mixed-precision", "--rgb-metrics-in-training",
                "--d-hparam", "base_filters=64"],
-    "after": [],  # today's defaults
+    "after": [],  # and --init-from AFTER_START's last.keras (see training_runs)
 }
 PAIRS = {"unet": (UNET_COMMON, UNET_RECIPES), "pix2pix": (PIX2PIX_COMMON, PIX2PIX_RECIPES)}
+
+
+def training_runs(pair, name, out, start_epochs):
+    """(folder, train arguments) of each run one recipe of ``pair`` needs, in order."""
+    common, recipes = PAIRS[pair]
+    folder = os.path.join(out, name)
+    if pair == "pix2pix" and name == "after":
+        start = os.path.join(out, AFTER_START)
+        yield start, [*UNET_COMMON, *UNET_RECIPES["after"], "--epochs", str(start_epochs)]
+        yield folder, [*common, *recipes[name], "--init-from", os.path.join(start, "last.keras")]
+    else:
+        yield folder, [*common, *recipes[name]]
 
 
 def crops_per_epoch(common):
@@ -115,7 +136,14 @@ def report(out, pair="unet"):
                 cells += ["", "", ""]
         print(f"| {index + 1} | {(index + 1) * crops:,} | " + " | ".join(cells) + " |")
     for name, command in recipes.items():
-        print(f"{name}: " + " ".join(command))
+        print(f"{name}: " + (" ".join(command) or "today's defaults"))
+    if pair == "pix2pix":
+        start = curve(os.path.join(out, AFTER_START), crops_per_epoch(UNET_COMMON))
+        print("before starts from the shipped unet (stride 2): select ΔE2000 10.09 after "
+              "about 200 CPU-minutes of U-Net training (docs/colour.md)")
+        print(f"after starts from {AFTER_START}/last.keras (stride 4): the unet pair's after "
+              f"recipe for {len(start)} epochs, select ΔE2000 {start[-1][3]:.3f} after "
+              f"{start[-1][2]:.1f} training CPU-minutes")
 
     speeds = {name: crops_per_cpu_second(points) for name, points in curves.items()}
     print("\n| recipe | crops per training CPU-second, median [min, max] over epochs |")
@@ -146,7 +174,7 @@ def main(argv=None):
                         "../shared/data/photos); not needed with --report-only")
     parser.add_argument("--pair", choices=sorted(PAIRS), default="unet",
                         help="which recipe's two versions: the encoder U-Net's training "
-                        "(default) or the Pix2Pix fine-tune that starts from the shipped unet")
+                        "(default) or the Pix2Pix fine-tune of a trained unet")
     parser.add_argument("--recipe", choices=["before", "after"], action="append",
                         help="train only this one (repeatable; default both, one after "
                         "the other), so the two can run side by side")
@@ -155,6 +183,9 @@ def main(argv=None):
                         help="CPU-minute budget of the before run, validation included")
     parser.add_argument("--after-minutes", type=float, default=60,
                         help="CPU-minute budget of the after run, validation included")
+    parser.add_argument("--start-epochs", type=int, default=7,
+                        help="--pair pix2pix: epochs of the stride-4 unet that \"after\" "
+                        "starts from (7 matches the shipped unet's select ΔE2000)")
     parser.add_argument("--report-only", action="store_true",
                         help="print the curves of runs already in --out, train nothing")
     parser.add_argument("--breakdown", action="store_true",
@@ -172,13 +203,12 @@ def main(argv=None):
     if not args.report_only:
         if not args.data:
             parser.error("--data is needed to train (or give --report-only)")
-        common, recipes = PAIRS[args.pair]
         budgets = {"before": args.before_minutes, "after": args.after_minutes}
         for name in args.recipe or list(budgets):
-            minutes = budgets[name]
-            subprocess.run([sys.executable, "-m", "colorkeras.train", *common, *recipes[name],
-                            "--data", args.data, "--cpu-limit", str(minutes),
-                            "--out", os.path.join(args.out, name)], check=True)
+            for folder, arguments in training_runs(args.pair, name, args.out, args.start_epochs):
+                subprocess.run([sys.executable, "-m", "colorkeras.train", *arguments,
+                                "--data", args.data, "--cpu-limit", str(budgets[name]),
+                                "--out", folder], check=True)
     if all(os.path.exists(os.path.join(args.out, name, "history.csv"))
            for name in PAIRS[args.pair][1]):
         report(args.out, args.pair)

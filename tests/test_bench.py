@@ -194,3 +194,42 @@ def test_the_launcher_finds_the_benchmarks_from_any_folder(tmp_path):
     result = subprocess.run([sys.executable, "-m", "colorkeras.bench", "--help"], cwd=tmp_path,
                             capture_output=True, text=True, check=True)
     assert "usage: python -m colorkeras.bench" in result.stdout and "--quick" in result.stdout
+
+
+def test_time_to_quality_gan_after_starts_from_a_unet_of_its_own_network(tmp_path):
+    """``--pair pix2pix``'s "after" GAN loads its start's weights: the same generator shape."""
+    from benchmarks import time_to_quality
+    from colorkeras import train
+    from colorkeras.models.unet import UNet
+
+    def config(arguments):
+        return train.config_from_args(train.build_parser().parse_args(
+            [*arguments, "--data", str(tmp_path), "--out", str(tmp_path / "run")]))
+
+    (_, start), (folder, gan) = time_to_quality.training_runs("pix2pix", "after", "out", 7)
+    start, gan = config(start), config(gan)
+    assert (start.model, start.epochs, gan.model) == ("unet", 7, "pix2pix")
+    assert gan.init_from == "out/after-start/last.keras" and folder == "out/after"
+    assert UNet.check_hparams(gan.hparams) == UNet.check_hparams(start.hparams)
+    assert UNet.check_hparams(gan.hparams)["output_stride"] == 4
+    (_, before), = time_to_quality.training_runs("pix2pix", "before", "out", 7)
+    assert UNet.check_hparams(config(before).hparams)["output_stride"] == 2  # the shipped unet's
+
+
+def test_time_to_quality_reports_the_gan_pair_with_its_start(tmp_path, capsys):
+    from benchmarks import time_to_quality
+
+    def history(name, rows):  # (training CPU-s, select ΔE2000) per epoch, 60 s of validation
+        (tmp_path / name).mkdir()
+        lines = ["epoch,cpu_seconds,validation_cpu_seconds,val_delta_e2000,val_colorfulness_ratio"]
+        lines += [f"{i},{cpu + 60 * (i + 1)},{60 * (i + 1)},{delta_e},0.5"
+                  for i, (cpu, delta_e) in enumerate(rows)]
+        (tmp_path / name / "history.csv").write_text("\n".join(lines) + "\n")
+
+    history("before", [(300, 10.2), (600, 10.1), (900, 10.0)])
+    history("after-start", [(330, 10.5), (660, 10.09)])
+    history("after", [(100, 10.1), (200, 9.99)])
+    assert time_to_quality.report(str(tmp_path), "pix2pix") == pytest.approx(900 / 200)
+    out = capsys.readouterr().out
+    assert "for 2 epochs, select ΔE2000 10.090 after 11.0 training CPU-minutes" in out
+    assert "| 3 | 4,800 | 15.0 | 10.000 | 0.500 |  |  |  |" in out

@@ -8,6 +8,7 @@
 # MODEL: unet pix2pix cae dcnn resnet densenet (default: all, in that order; pix2pix
 # starts from the shipped unet, runs/ship-unet/shipped.keras, so it comes after it),
 # unet-fast: the same network by today's faster defaults (below),
+# pix2pix-fast: the GAN fine-tune by today's defaults, from unet-fast (below),
 # or unet-continue: the shipped unet trained further, on the widened pool (below),
 # or unet-hints: a colour-hint branch grown on the shipped unet (below).
 #
@@ -28,7 +29,7 @@ shift
 models=("$@")
 [ ${#models[@]} -eq 0 ] && models=(unet pix2pix cae dcnn resnet densenet)
 
-declare -A BUDGET=([unet]=240 [unet-fast]=80 [unet-continue]=150 [unet-hints]=120 [pix2pix]=50 [cae]=80 [dcnn]=80 [resnet]=80 [densenet]=80)
+declare -A BUDGET=([unet]=240 [unet-fast]=80 [unet-continue]=150 [unet-hints]=120 [pix2pix]=50 [pix2pix-fast]=50 [cae]=80 [dcnn]=80 [resnet]=80 [densenet]=80)
 common=(--data "$photos" --image-size 256 --crop-size 128 --batch-size 16
         --steps-per-epoch 200 --seed 0 --quiet)
 # The shipped `unet`: a U-Net on the ImageNet-trained EfficientNet-Lite0 encoder, trained as
@@ -112,6 +113,18 @@ for m in "${models[@]}"; do
     unet) train unet "${unet[@]}" ;;
     unet-fast) train unet-fast "${unet_fast[@]}" ;;
     unet-hints) train unet-hints "${unet_hints[@]}" ;;
+    pix2pix-fast)
+      # pix2pix's fine-tune by today's defaults for a backbone generator (logits at
+      # stride 4, a PatchGAN of base 16, the encoder fine-tuned in float32, no RGB
+      # metrics in steps), grown on unet-fast: from a stride-4 unet of the shipped unet's
+      # select ΔE2000 it passed the pix2pix recipe's best in a fifth of the CPU-minutes
+      # (benchmarks/time_to_quality.py --pair pix2pix). Not shipped yet.
+      train pix2pix-fast --model pix2pix --generator unet --color-space lab \
+          --loss classification --class-rebalance 1.0 --learning-rate 0.0001 \
+          --hparam backbone=efficientnet_lite0 --hparam base_filters=16 \
+          --lambda 100 --gan-loss lsgan --d-learning-rate 0.0002 --d-hparam num_layers=3 \
+          --steps-per-epoch 100 --select delta_e2000 --select-fraction 0.06 \
+          --init-from runs/ship-unet-fast/model.keras ;;
     unet-continue)  # ship with: choose_temperature.py runs/ship-unet-continue/model.keras
       # --dtype float32 --out runs/ship-unet/shipped.keras, then --ship
       train unet-continue "${unet_continue[@]}" ;;
