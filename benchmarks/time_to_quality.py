@@ -138,12 +138,16 @@ def report(out, pair="unet"):
     for name, command in recipes.items():
         print(f"{name}: " + (" ".join(command) or "today's defaults"))
     if pair == "pix2pix":
-        start = curve(os.path.join(out, AFTER_START), crops_per_epoch(UNET_COMMON))
         print("before starts from the shipped unet (stride 2): select ΔE2000 10.09 after "
               "about 200 CPU-minutes of U-Net training (docs/colour.md)")
-        print(f"after starts from {AFTER_START}/last.keras (stride 4): the unet pair's after "
-              f"recipe for {len(start)} epochs, select ΔE2000 {start[-1][3]:.3f} after "
-              f"{start[-1][2]:.1f} training CPU-minutes")
+        start = os.path.join(out, AFTER_START)
+        if os.path.exists(os.path.join(start, "history.csv")):
+            start = curve(start, crops_per_epoch(UNET_COMMON))
+            print(f"after starts from {AFTER_START}/last.keras (stride 4): the unet pair's "
+                  f"after recipe for {len(start)} epochs, select ΔE2000 {start[-1][3]:.3f} "
+                  f"after {start[-1][2]:.1f} training CPU-minutes")
+        else:  # a folder from before the GAN's stride-4 default
+            print(f"after's start is not in {out}: not this version's after recipe")
 
     speeds = {name: crops_per_cpu_second(points) for name, points in curves.items()}
     print("\n| recipe | crops per training CPU-second, median [min, max] over epochs |")
