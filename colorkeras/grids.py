@@ -166,8 +166,8 @@ def key_defaults(model, generators=("unet",)):
 
     config = TrainConfig()
     keys = {key: getattr(config, field) for key, field in TRAINING_KEYS.items()}
-    # A grid searches epoch counts; a trial without the key takes the run's default
-    # (`training_config.resolve_defaults`: "all", 0 for Pix2Pix).
+    # Typed as a count (0 is only its type: a grid searches epoch counts). A trial
+    # without the key takes the run's default (`resolve_defaults`: "all", 0 for Pix2Pix).
     keys["freeze_encoder_epochs"] = 0
     if model != "pix2pix":
         return {**hparams_of(model), **keys}

@@ -77,6 +77,13 @@ unet_hints=(--model unet --color-space lab --loss classification --class-rebalan
       --reduce-lr-patience 2 --select delta_e2000 --select-fraction 0.06 --mixed-precision
       --init-from "${INIT_FROM:-exported_models/unet/unet.keras}")
 
+# The GAN fine-tune both pix2pix runs share (below): LSGAN against a 3-layer PatchGAN
+# plus lambda 100 x the a*b* classification loss, 100-step epochs.
+gan=(--model pix2pix --generator unet --color-space lab --loss classification
+     --class-rebalance 1.0 --learning-rate 0.0001 --hparam backbone=efficientnet_lite0
+     --hparam base_filters=16 --lambda 100 --gan-loss lsgan --d-learning-rate 0.0002
+     --d-hparam num_layers=3 --steps-per-epoch 100 --select delta_e2000 --select-fraction 0.06)
+
 train() {  # train NAME ARGS...: one run, resumed if its folder exists
   local name=$1; shift
   # The model's own arguments come last, so they override the common ones.
@@ -119,12 +126,7 @@ for m in "${models[@]}"; do
       # metrics in steps), grown on unet-fast: from a stride-4 unet of the shipped unet's
       # select ΔE2000 it passed the pix2pix recipe's best in a fifth of the CPU-minutes
       # (benchmarks/time_to_quality.py --pair pix2pix). Not shipped yet.
-      train pix2pix-fast --model pix2pix --generator unet --color-space lab \
-          --loss classification --class-rebalance 1.0 --learning-rate 0.0001 \
-          --hparam backbone=efficientnet_lite0 --hparam base_filters=16 \
-          --lambda 100 --gan-loss lsgan --d-learning-rate 0.0002 --d-hparam num_layers=3 \
-          --steps-per-epoch 100 --select delta_e2000 --select-fraction 0.06 \
-          --init-from runs/ship-unet-fast/model.keras ;;
+      train pix2pix-fast "${gan[@]}" --init-from runs/ship-unet-fast/model.keras ;;
     unet-continue)  # ship with: choose_temperature.py runs/ship-unet-continue/model.keras
       # --dtype float32 --out runs/ship-unet/shipped.keras, then --ship
       train unet-continue "${unet_continue[@]}" ;;
@@ -140,19 +142,13 @@ for m in "${models[@]}"; do
       # above gray's 10.40; lambda 10 gave 9.73 then 9.90 at CF 0.46-0.48.
       # Its PatchGAN's width is pinned at 64; without the pin, today's default of 16 (with
       # no RGB metrics in steps, already the default) trains the same per crop 2.3x
-      # cheaper (benchmarks/time_to_quality.py --pair pix2pix).
+      # cheaper at this stride (docs/training-throughput.md, "At stride 2").
       if [ ! -f runs/ship-unet/shipped.keras ]; then
         python tuning/choose_temperature.py runs/ship-unet/model.keras --data "$photos" \
             --select-fraction 0.06 --out runs/ship-unet/shipped.keras
       fi
-      train pix2pix --model pix2pix --generator unet --color-space lab \
-          --loss classification --class-rebalance 1.0 --learning-rate 0.0001 \
-          --hparam backbone=efficientnet_lite0 --hparam base_filters=16 \
-          --hparam output_stride=2 --lambda 100 --gan-loss lsgan --d-learning-rate 0.0002 \
-          --d-hparam num_layers=3 --d-hparam base_filters=64 --steps-per-epoch 100 \
-          --freeze-encoder-epochs 0 \
-          --encoder-lr-scale 0.1 --no-mixed-precision \
-          --select delta_e2000 --select-fraction 0.06 \
+      train pix2pix "${gan[@]}" --hparam output_stride=2 --d-hparam base_filters=64 \
+          --freeze-encoder-epochs 0 --encoder-lr-scale 0.1 --no-mixed-precision \
           --init-from runs/ship-unet/shipped.keras ;;
     cae) train cae --model cae --color-space lab --loss mae --learning-rate 0.002 \
           --hparam base_filters=16 --mixed-precision ;;
